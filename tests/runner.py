@@ -1,0 +1,159 @@
+"""Run every check of the collection in order, stop at the first failure, and end with one line
+``N passed, N failed`` that sums the tests of all steps.
+
+A step that writes JUnit XML (pytest, testinfra under molecule) counts the test cases in it; ansible-test
+sanity counts the sanity tests it ran; any other step (a linter, a build) counts as one test. Whatever
+happens, the lab is torn down at the end and the last step checks that nothing of it is left.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LAB = REPO / "tests" / "lab" / "lab.sh"
+
+# (name, make target). The targets are the Makefile's, so each step can also be run on its own.
+STEPS = [
+    ("ruff", "ruff"),
+    ("yamllint", "yamllint"),
+    ("ansible-lint", "ansible-lint"),
+    ("sanity", "sanity"),
+    ("unit", "unit"),
+    ("build", "build"),
+    ("docs-lint", "docs-lint"),
+    ("molecule", "molecule"),
+]
+
+SANITY_RUN = re.compile(r"^Running sanity test '([^']+)'")
+SANITY_FAIL = re.compile(r"^ERROR: The (\d+ )?sanity test(s)? failed:|^ERROR: Found \d+ (\S+) issue")
+
+
+@dataclass
+class Counts:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def add(self, other: "Counts") -> None:
+        self.passed += other.passed
+        self.failed += other.failed
+        self.skipped += other.skipped
+
+
+def junit_counts(directory: Path) -> Counts | None:
+    """Sum the test cases of every JUnit XML file in ``directory``; None when there is none."""
+    files = sorted(directory.glob("*.xml")) if directory.is_dir() else []
+    if not files:
+        return None
+    total = Counts()
+    for path in files:
+        root = ET.parse(path).getroot()
+        suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+        for suite in suites:
+            tests = int(suite.get("tests", 0))
+            bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            skipped = int(suite.get("skipped", 0))
+            total.add(Counts(passed=tests - bad - skipped, failed=bad, skipped=skipped))
+    return total
+
+
+def sanity_counts(output: list[str], rc: int) -> Counts | None:
+    """Count the sanity tests ansible-test ran; the failed ones are those it names in ERROR lines."""
+    ran = [m.group(1) for m in map(SANITY_RUN.match, output) if m]
+    if not ran:
+        return None
+    failed = {m.group(3) for m in map(SANITY_FAIL.match, output) if m and m.group(3)}
+    nfailed = len(failed) or (1 if rc else 0)
+    return Counts(passed=len(ran) - nfailed, failed=nfailed)
+
+
+def step_counts(name: str, rc: int, output: list[str], junit_dir: Path) -> Counts:
+    counts = junit_counts(junit_dir)
+    if counts is None and name == "sanity":
+        counts = sanity_counts(output, rc)
+    if counts is None:
+        counts = Counts(passed=0 if rc else 1, failed=1 if rc else 0)
+    elif rc and counts.failed == 0:
+        counts.failed = 1  # the step failed outside its tests (set-up, teardown): that is a failure too
+    return counts
+
+
+def run(argv: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
+    """Run argv, streaming its output and keeping a copy of it."""
+    lines: list[str] = []
+    with subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            lines.append(line.rstrip("\n"))
+        return proc.wait(), lines
+
+
+def lab_cleanup(env: dict[str, str]) -> None:
+    subprocess.run([str(LAB), "destroy"], cwd=REPO, env=env, check=False)
+
+
+def main() -> int:
+    junit_root = REPO / "build" / "junit"
+    shutil.rmtree(junit_root, ignore_errors=True)
+    env = dict(os.environ)
+    total = Counts()
+    results: list[tuple[str, Counts, float]] = []
+    interrupted = False
+
+    def on_signal(signum, frame):  # pylint: disable=unused-argument
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.monotonic()
+    try:
+        for name, target in STEPS:
+            junit_dir = junit_root / name
+            junit_dir.mkdir(parents=True)
+            env["JUNIT_DIR"] = str(junit_dir)
+            print(f"\n===== step {name}: make {target} =====", flush=True)
+            t0 = time.monotonic()
+            rc, output = run(["make", "--no-print-directory", target], env)
+            counts = step_counts(name, rc, output, junit_dir)
+            total.add(counts)
+            results.append((name, counts, time.monotonic() - t0))
+            if rc:
+                print(f"===== step {name} FAILED (exit {rc}); stopping =====", flush=True)
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\n===== interrupted; tearing the lab down =====", flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if interrupted or total.failed:
+            lab_cleanup(env)
+        print("\n===== step leftovers: nothing of the lab may remain =====", flush=True)
+        rc = run([str(LAB), "leftovers"], env)[0]
+        leftovers = Counts(passed=0 if rc else 1, failed=1 if rc else 0)
+        total.add(leftovers)
+        results.append(("leftovers", leftovers, 0.0))
+        if interrupted:
+            total.failed += 1
+
+    print("\n===== summary =====")
+    for name, counts, seconds in results:
+        print(f"{name:<13} {counts.passed:>4} passed {counts.failed:>3} failed {counts.skipped:>3} skipped {seconds:7.1f} s")
+    print(f"wall time {time.monotonic() - started:.0f} s")
+    print(f"{total.passed} passed, {total.failed} failed")
+    return 1 if total.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

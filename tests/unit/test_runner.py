@@ -1,0 +1,54 @@
+"""The summary line of `make test` sums the tests of every step: check how each kind of step is counted."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+SPEC = importlib.util.spec_from_file_location("runner", Path(__file__).resolve().parents[1] / "runner.py")
+runner = importlib.util.module_from_spec(SPEC)
+sys.modules["runner"] = runner
+SPEC.loader.exec_module(runner)
+
+PYTEST_JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="2" skipped="3" tests="20" time="1.0">
+</testsuite></testsuites>"""
+BARE_SUITE = '<testsuite name="x" tests="4" failures="0" errors="0" skipped="0"></testsuite>'
+
+
+def test_junit_counts_sum_every_file(tmp_path):
+    (tmp_path / "a.xml").write_text(PYTEST_JUNIT)
+    (tmp_path / "b.xml").write_text(BARE_SUITE)
+    counts = runner.junit_counts(tmp_path)
+    assert (counts.passed, counts.failed, counts.skipped) == (14 + 4, 3, 3)
+
+
+def test_junit_counts_none_without_files(tmp_path):
+    assert runner.junit_counts(tmp_path) is None
+    assert runner.junit_counts(tmp_path / "missing") is None
+
+
+def test_sanity_counts_tests_and_named_failures():
+    output = ["Running sanity test 'pep8'", "Running sanity test 'pylint'", "Running sanity test 'shebang'",
+              "ERROR: Found 2 pylint issue(s) which need to be resolved:", "ERROR: tests/x.py:1:1: something"]
+    counts = runner.sanity_counts(output, rc=1)
+    assert (counts.passed, counts.failed) == (2, 1)
+
+
+def test_sanity_counts_a_failure_it_cannot_name():
+    counts = runner.sanity_counts(["Running sanity test 'pep8'", "FATAL: something else"], rc=1)
+    assert (counts.passed, counts.failed) == (0, 1)
+
+
+@pytest.mark.parametrize(("rc", "expected"), [(0, (1, 0)), (2, (0, 1))])
+def test_a_step_without_tests_counts_as_one(tmp_path, rc, expected):
+    counts = runner.step_counts("ruff", rc, ["All checks passed!"], tmp_path)
+    assert (counts.passed, counts.failed) == expected
+
+
+def test_a_failing_step_whose_tests_passed_still_fails(tmp_path):
+    """molecule can fail in create or destroy after its testinfra tests all passed."""
+    (tmp_path / "m.xml").write_text(BARE_SUITE)
+    counts = runner.step_counts("molecule", 1, [], tmp_path)
+    assert (counts.passed, counts.failed) == (4, 1)
