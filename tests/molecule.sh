@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Every molecule scenario under tests/molecule on the lab. Each scenario's create/destroy boot and remove
+# the lab; whatever happens (a failed step, Ctrl-C), the lab is removed again at the end.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+export MOLECULE_JUNIT_DIR=${JUNIT_DIR:-$top/build/junit/molecule}
+mkdir -p "$MOLECULE_JUNIT_DIR"
+trap '"$top/tests/lab/lab.sh" destroy' EXIT
+cd "$top/tests"
+scenarios=${MOLECULE_SCENARIOS:-$(ls molecule)}
+for s in $scenarios; do
+  echo "--- molecule test -s $s"
+  molecule test -s "$s" --destroy always
+done
