@@ -34,7 +34,7 @@ STEPS = [
     ("molecule", "molecule"),
 ]
 
-SANITY_RUN = re.compile(r"^Running sanity test '([^']+)'")
+SANITY_RUN = re.compile(r"""^Running sanity test ["']([^"']+)["']""")
 SANITY_FAIL = re.compile(r"^ERROR: The (\d+ )?sanity test(s)? failed:|^ERROR: Found \d+ (\S+) issue")
 
 

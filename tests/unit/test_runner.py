@@ -30,7 +30,7 @@ def test_junit_counts_none_without_files(tmp_path):
 
 
 def test_sanity_counts_tests_and_named_failures():
-    output = ["Running sanity test 'pep8'", "Running sanity test 'pylint'", "Running sanity test 'shebang'",
+    output = ['Running sanity test "pep8"', 'Running sanity test "pylint"', 'Running sanity test "shebang"',
               "ERROR: Found 2 pylint issue(s) which need to be resolved:", "ERROR: tests/x.py:1:1: something"]
     counts = runner.sanity_counts(output, rc=1)
     assert (counts.passed, counts.failed) == (2, 1)
