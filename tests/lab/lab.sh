@@ -96,8 +96,13 @@ build() {
   need_tools
   mkdir -p "$CACHE" "$STATE"
   [ -f "$KEY" ] || ssh-keygen -q -t ed25519 -N '' -C quantops-lab -f "$KEY"
+  # One build at a time; the lock is held only while building (the subshell closes it), so the hosts'
+  # processes never inherit it.
+  ( flock 9; build_locked ) 9>"$CACHE/.lock"
+}
+
+build_locked() {
   local T; T=$(template_dir)
-  exec 9>"$CACHE/.lock"; flock 9
   if [ -d "$T" ]; then log "template cached: $T"; return; fi
   local t0=$SECONDS
   rm -rf "$T.tmp"
@@ -228,7 +233,7 @@ host_start() {   # $1 = hN. A supervisor in the host's own cgroup boots it again
       [ $rc = 133 ] || break             # 133: the guest asked for a reboot
     done
     echo "nspawn exited rc=$rc"
-  ' _ "$n" "$H" "$BR" "$PREFIX-$n" "${CGROOTS[@]}" >> "$H/console.log" 2>&1 < /dev/null &
+  ' _ "$n" "$H" "$BR" "$PREFIX-$n" "${CGROOTS[@]}" >> "$H/console.log" 2>&1 < /dev/null 8>&- &
 }
 
 wait_ready() {   # $1 = hN: SSH as root, boot finished, trader's user manager running, SSH as trader
@@ -241,11 +246,15 @@ wait_ready() {   # $1 = hN: SSH as root, boot finished, trader's user manager ru
   done
 }
 
+host_groups() {   # $1 = i: h1 paper bot, h2 live bot, h3 QuantLab, any further host another paper bot
+  if [ "$1" = 2 ]; then echo openclaw_live; elif [ "$1" = 3 ]; then echo quantlab; else echo openclaw_paper; fi
+}
+
 write_inventory() {   # $1 = number of hosts
-  local i
+  local i g
   mkdir -p "$(dirname "$INVENTORY")"
   {
-    echo "# Written by tests/lab/lab.sh up $1; do not edit."
+    echo "# Written by tests/lab/lab.sh up $1; do not edit. Group variables: group_vars/ beside this file."
     echo "all:"
     echo "  vars:"
     echo "    ansible_user: root"
@@ -256,6 +265,16 @@ write_inventory() {   # $1 = number of hosts
     echo "    lab:"
     echo "      hosts:"
     for i in $(seq 1 "$1"); do echo "        h$i: {ansible_host: $(host_ip "h$i")}"; done
+    echo "    openclaw:"
+    echo "      children:"
+    for g in openclaw_paper openclaw_live quantlab; do
+      local pad="        "; [ $g = quantlab ] && pad="    "
+      local members=()
+      for i in $(seq 1 "$1"); do [ "$(host_groups "$i")" = $g ] && members+=("h$i"); done
+      if [ ${#members[@]} = 0 ]; then echo "$pad$g: {}"; continue; fi
+      echo "$pad$g:"; echo "$pad  hosts:"
+      for i in "${members[@]}"; do echo "$pad    $i:"; done
+    done
   } > "$INVENTORY.tmp"
   mv "$INVENTORY.tmp" "$INVENTORY"
   cp "$INVENTORY" "$STATE/inventory.yml"
@@ -303,6 +322,10 @@ status() {
 
 [ "$(id -u)" = 0 ] || die "the lab needs root (systemd-nspawn, mounts, bridges)"
 cmd=${1:-}; shift || true
+case $cmd in
+  up|down|destroy)   # one lab operation at a time (the hosts' processes do not inherit the lock)
+    mkdir -p "$STATE"; exec 8>"$STATE/.lock"; flock 8 ;;
+esac
 case $cmd in
   build) check_subnet; build ;;
   up) up "$@" ;;
