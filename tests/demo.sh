@@ -7,14 +7,27 @@ cd "$top"
 LAB=tests/lab/lab.sh
 INV=inventories/lab/hosts.yml
 if [ "${KEEP:-0}" != 1 ]; then trap '"$LAB" destroy; "$LAB" leftovers' EXIT; fi
+export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
 
 banner() { printf '\n\033[1m=== %s ===\033[0m\n' "$*"; }
 
-banner "Lab: ${LAB_HOSTS:-3} Debian 12 hosts with systemd as PID 1"
+banner "Lab: ${LAB_HOSTS:-3} Debian 12 hosts with systemd as PID 1 (h1 paper bot, h2 live bot, h3 QuantLab)"
 "$LAB" up "${LAB_HOSTS:-3}"
 
 banner "Preflight: every host over SSH as root and as trader, systemd state"
 ansible-playbook -i "$INV" quantops.runbooks.preflight
+
+banner "Seed the hosts with the stand-in apps' git repositories"
+bundles=$(mktemp -d)
+tests/lab/app-repos.sh "$bundles"
+ansible-playbook -i "$INV" tests/lab/seed.yml -e lab_bundles="$bundles"
+rm -rf "$bundles"
+
+banner "Deploy both stacks with the roles quantops.runbooks.openclaw and quantops.runbooks.quantlab"
+ansible-playbook -i "$INV" tests/lab/stacks.yml
+
+banner "Both stacks up"
+ansible-playbook -i "$INV" tests/lab/show_stacks.yml
 
 banner "Done"
 if [ "${KEEP:-0}" = 1 ]; then
