@@ -111,7 +111,9 @@ mode:
   type: str
   sample: close_only
 effective_mode:
-  description: The most restrictive of file and env afterwards, so "file cleared but env still says halt_all" shows.
+  description:
+    - The most restrictive of the file, the configured env and the running process's env afterwards, so "file cleared
+      but env still says halt_all" shows, also while a restart is pending.
   returned: always
   type: str
   sample: close_only
@@ -126,9 +128,15 @@ sources:
       type: str
       returned: always
     env:
-      description: C(AI_QUANT_KILL_SWITCH) of O(unit) (its drop-in, else its own C(Environment=)).
+      description: C(AI_QUANT_KILL_SWITCH) configured for O(unit) (its drop-in, else its own C(Environment=)).
       type: str
       returned: always
+    env_running:
+      description:
+        - C(AI_QUANT_KILL_SWITCH) of the unit's running process, which read it at start. It differs from RV(sources.env)
+          until the unit restarts.
+      type: str
+      returned: when O(unit) is running
 restart_required:
   description: True when the env method changed the unit's environment; the unit must restart to see it.
   returned: always
@@ -139,6 +147,13 @@ unit_found:
   returned: always
   type: bool
   sample: true
+started:
+  description:
+    - When the module started on the host, seconds since the epoch. A transition the trader logs after the change
+      is later than this, so it bounds the window of a verification (C(since=@STARTED) of M(quantops.runbooks.journal_check)).
+  returned: always
+  type: float
+  sample: 1795267934.512
 """
 
 import datetime
@@ -147,6 +162,7 @@ import json
 import os
 import socket
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -216,6 +232,21 @@ class EnvSource(object):
     def manager(self):
         return "system" if self.target.scope == "system" else "%s's user" % self.target.user
 
+    def running_mode(self):
+        """AI_QUANT_KILL_SWITCH of the unit's running process (what it read at start), None when it is not running."""
+        rc, out, err = self.systemctl("show", "-p", "MainPID", "--value", self.unit)
+        pid = out.strip()
+        if rc != 0 or not pid.isdigit() or pid == "0":
+            return None
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                environ = f.read().split(b"\0")
+        except (IOError, OSError):
+            return None
+        prefix = (ks.ENV_VAR + "=").encode("ascii")
+        values = [v[len(prefix):].decode("utf-8", "replace") for v in environ if v.startswith(prefix)]
+        return ks.parse_mode(values[-1]) if values else "off"
+
     def modes(self):
         """(our drop-in's mode, the mode the unit's own files set without it). systemd's last Environment= wins."""
         dropin = "off"
@@ -267,6 +298,7 @@ def audit(path, record):
 
 
 def run(module):
+    started = time.time()
     p = module.params
     method, requested = p["method"], p["mode"]
     path = p["path"]
@@ -321,15 +353,20 @@ def run(module):
             write_atomically(module, path, ks.file_content(decision["target"]))
         else:
             env.apply(desired)
-    effective = ks.most_restrictive(after["file"], after["env"])
+    running = env.running_mode() if unit_found else None
+    if running is not None:
+        after["env_running"] = running
+    # what the trader enforces now or after its restart, whichever is stricter
+    effective = ks.most_restrictive(after["file"], after["env"], running)
     result = dict(
         changed=write,
-        previous_mode=decision["previous_mode"],
+        previous_mode=ks.most_restrictive(decision["previous_mode"], running),
         mode=after[method],
         effective_mode=effective,
         sources=after,
         restart_required=write and method == "env",
         unit_found=unit_found,
+        started=started,
     )
     if module._diff:
         result["diff"] = dict(

@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: quantops.runbooks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: journal_check
+short_description: Wait for, or assert the absence of, lines in a systemd unit's journal
+version_added: 1.0.0
+description:
+  - Reads a unit's journal with C(journalctl -o json) (an argv list, never a shell) and looks for lines matching
+    O(pattern), for a system unit or a user's unit, connected as root or as that user.
+  - By default only the unit's current invocation counts (its C(_SYSTEMD_INVOCATION_ID)), so a line logged by a
+    previous run of the unit never does.
+  - O(state=present) waits until a matching line appears (the runbook's C(journalctl ... | grep -i kill), as a
+    verification that fails when the line does not come). O(state=absent) asserts there is none.
+author:
+  - Quant Ops (@quantops)
+extends_documentation_fragment:
+  - quantops.runbooks._attributes.read_only
+  - quantops.runbooks._systemd
+options:
+  unit:
+    description: The unit, with or without C(.service).
+    type: str
+    required: true
+  pattern:
+    description: A Python regular expression, or a list of them; a line matches when any of them is found in it.
+    type: raw
+    required: true
+  ignore_case:
+    description: Match without regard to case, like C(grep -i).
+    type: bool
+    default: false
+  since:
+    description:
+      - Where the window starts, in any form C(journalctl --since) takes (C(2026-11-21 13:00:00), C(@1795267829),
+        C(-5min)). When it is not set, the window is the unit's current invocation; for a unit that is not running,
+        the moment the module starts.
+    type: str
+  state:
+    description: V(present) waits for a match; V(absent) fails on one.
+    type: str
+    choices: [present, absent]
+    default: present
+  timeout:
+    description:
+      - Seconds to wait. With O(state=present), how long to wait for a match (default 30). With O(state=absent), how
+        long to keep watching for a match that must not come (default 0, check the window once).
+    type: float
+  poll:
+    description: Seconds between two reads of the journal.
+    type: float
+    default: 0.5
+"""
+
+EXAMPLES = r"""
+- name: The trader logged the kill switch transition (as root, for trader's user unit)
+  quantops.runbooks.journal_check:
+    unit: openclaw-ai-quant-live
+    scope: user
+    user: trader
+    pattern: 'kill switch: .* -> close_only'
+    timeout: 10
+
+- name: No errors from the new invocation in its first 20 seconds
+  quantops.runbooks.journal_check:
+    unit: quantlab-replayd
+    scope: system
+    pattern: ['(?i)error', 'Traceback']
+    state: absent
+    timeout: 20
+"""
+
+RETURN = r"""
+matches:
+  description: The matching lines, oldest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: When the line was logged, ISO 8601 UTC with microseconds.
+      type: str
+    message:
+      description: The line.
+      type: str
+  sample: [{"time": "2026-11-21T13:30:02.118744+00:00", "message": "WARNING kill switch: off -> close_only (source=file:/tmp/ai-quant-kill)"}]
+count:
+  description: How many lines matched.
+  returned: always
+  type: int
+  sample: 1
+elapsed:
+  description: Seconds the module spent reading and waiting.
+  returned: always
+  type: float
+  sample: 1.02
+invocation_id:
+  description: The unit's current invocation the window was limited to, empty when O(since) was used or the unit is not running.
+  returned: always
+  type: str
+  sample: f497578df8b9495fb52ea33d9e5a08e5
+"""
+
+import datetime
+import json
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
+    SystemdTarget,
+    SystemdTargetError,
+    systemd_argument_spec,
+)
+
+
+class JournalCheckError(Exception):
+    pass
+
+
+def message_text(entry):
+    message = entry.get("MESSAGE", "")
+    if isinstance(message, list):  # journald gives non-UTF-8 messages as byte arrays
+        message = bytes(message).decode("utf-8", "replace")
+    return message
+
+
+def entry_time(entry):
+    micros = int(entry.get("__REALTIME_TIMESTAMP", 0))
+    return datetime.datetime.fromtimestamp(micros / 1e6, datetime.timezone.utc).isoformat()
+
+
+class Journal(object):
+    def __init__(self, module, target, unit, since):
+        self.module = module
+        self.target = target
+        self.unit = unit
+        self.cursor = None
+        self.invocation_id = ""
+        rc, out, err = module.run_command(target.systemctl("show", "-p", "LoadState", "-p", "InvocationID", unit),
+                                          environ_update=target.environ())
+        if rc != 0:
+            raise JournalCheckError("cannot reach the manager of %s: %s" % (unit, (err or out).strip()))
+        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        if props.get("LoadState") == "not-found":
+            raise JournalCheckError("unit %s not found: check unit, scope and user" % unit)
+        self.argv = ["journalctl", "--no-pager", "-o", "json"] + target.journal_match(unit)
+        if since:
+            self.argv += ["--since", since]
+        elif props.get("InvocationID"):
+            self.invocation_id = props["InvocationID"]
+            self.argv.append("_SYSTEMD_INVOCATION_ID=%s" % self.invocation_id)
+        else:
+            self.argv += ["--since", "@%.6f" % time.time()]
+
+    def read_new(self):
+        argv = list(self.argv)
+        if self.cursor:
+            argv.append("--after-cursor=%s" % self.cursor)
+        rc, out, err = self.module.run_command(argv, environ_update=self.target.environ())
+        if rc != 0:
+            raise JournalCheckError("journalctl failed for %s: %s" % (self.unit, (err or out).strip()))
+        entries = []
+        for line in out.splitlines():
+            if line.strip():
+                entry = json.loads(line)
+                entries.append(entry)
+                self.cursor = entry.get("__CURSOR", self.cursor)
+        return entries
+
+
+def run(module):
+    p = module.params
+    patterns = p["pattern"] if isinstance(p["pattern"], list) else [p["pattern"]]
+    if not patterns or not all(isinstance(x, str) and x for x in patterns):
+        raise JournalCheckError("pattern must be a non-empty regular expression or a list of them")
+    flags = re.IGNORECASE if p["ignore_case"] else 0
+    try:
+        regexes = [re.compile(x, flags) for x in patterns]
+    except re.error as e:
+        raise JournalCheckError("pattern is not a valid regular expression: %s" % e) from None
+    timeout = p["timeout"] if p["timeout"] is not None else (30.0 if p["state"] == "present" else 0.0)
+    unit = p["unit"] if "." in p["unit"] else p["unit"] + ".service"
+    try:
+        target = SystemdTarget(p["scope"], p["user"])
+    except SystemdTargetError as e:
+        raise JournalCheckError(to_native(e)) from None
+
+    started = time.monotonic()
+    journal = Journal(module, target, unit, p["since"])
+    matches = []
+    while True:
+        for entry in journal.read_new():
+            text = message_text(entry)
+            if any(r.search(text) for r in regexes):
+                matches.append(dict(time=entry_time(entry), message=text))
+        elapsed = time.monotonic() - started
+        done = bool(matches) or elapsed >= timeout
+        if done:
+            break
+        time.sleep(min(p["poll"], max(timeout - elapsed, 0.01)))
+    result = dict(changed=False, matches=matches, count=len(matches), elapsed=round(time.monotonic() - started, 3),
+                  invocation_id=journal.invocation_id)
+    window = "since %s" % p["since"] if p["since"] else "in its current invocation"
+    if p["state"] == "present" and not matches:
+        result["msg"] = "no line of %s's journal %s matched %s within %.1f s" % (unit, window, " or ".join(patterns), timeout)
+        module.fail_json(**result)
+    if p["state"] == "absent" and matches:
+        result["msg"] = "%d line(s) of %s's journal %s matched %s, the first: %s" % (
+            len(matches), unit, window, " or ".join(patterns), matches[0]["message"])
+        module.fail_json(**result)
+    return result
+
+
+def main():
+    argument_spec = dict(
+        unit=dict(type="str", required=True),
+        pattern=dict(type="raw", required=True),
+        ignore_case=dict(type="bool", default=False),
+        since=dict(type="str"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        timeout=dict(type="float"),
+        poll=dict(type="float", default=0.5),
+    )
+    argument_spec.update(systemd_argument_spec())
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        module.exit_json(**run(module))
+    except (JournalCheckError, ValueError) as e:
+        module.fail_json(msg=to_native(e))
+
+
+if __name__ == "__main__":
+    main()
