@@ -29,6 +29,10 @@ ansible-playbook -i "$INV" tests/lab/stacks.yml
 banner "Both stacks up"
 ansible-playbook -i "$INV" tests/lab/show_stacks.yml
 
+banner "Emergency stop on the bot hosts (runbook section 1), then clear it"
+ansible-playbook -i "$INV" quantops.runbooks.emergency_stop -e 'reason="make demo drill"'
+ansible-playbook -i "$INV" quantops.runbooks.kill_switch_clear
+
 banner "Done"
 if [ "${KEEP:-0}" = 1 ]; then
   echo "The lab is still up (KEEP=1): ansible-playbook -i $INV ...; remove it with: make lab-down"

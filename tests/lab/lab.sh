@@ -9,6 +9,7 @@
 #   lab.sh destroy        down, then remove the hosts' overlays (the template cache stays)
 #   lab.sh leftovers      print what of the lab remains on the machine; exit 1 if anything does
 #   lab.sh instances      the running hosts as molecule instance config (YAML)
+#   lab.sh stop hN        power one host off (it stays in the inventory, unreachable: fleet failure tests)
 #
 # Settings (environment):
 #   LAB_SUBNET   the hosts' /24, as A.B.C.0/24 or A.B.C   (default 10.213.77.0/24); the bridge is .1,
@@ -298,6 +299,16 @@ up() {
   log "inventory: $INVENTORY"
 }
 
+stop_host() {   # $1 = hN: power it off, kill what is left of it; down/destroy clean the rest
+  local H=$HOSTS/$1 p
+  [ -d "$H" ] || die "no host $1"
+  for p in $(cat "$H/supervisor.pid" "$H/nspawn.pid" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
+  p=$(cat "$H/nspawn.pid" 2>/dev/null || true)
+  for _ in $(seq 1 100); do { [ -n "$p" ] && kill -0 "$p" 2>/dev/null; } || break; sleep 0.1; done
+  cg_kill_and_remove "$1"
+  log "$1 ($(host_ip "$1")) is off"
+}
+
 instances() {   # molecule's instance config for the delegated driver
   local H n
   for H in "$HOSTS"/*/; do
@@ -323,7 +334,7 @@ status() {
 [ "$(id -u)" = 0 ] || die "the lab needs root (systemd-nspawn, mounts, bridges)"
 cmd=${1:-}; shift || true
 case $cmd in
-  up|down|destroy)   # one lab operation at a time (the hosts' processes do not inherit the lock)
+  up|down|destroy|stop)   # one lab operation at a time (the hosts' processes do not inherit the lock)
     mkdir -p "$STATE"; exec 8>"$STATE/.lock"; flock 8 ;;
 esac
 case $cmd in
@@ -334,5 +345,6 @@ case $cmd in
   status) status ;;
   leftovers) leftovers ;;
   instances) instances ;;
-  *) echo "usage: $0 build | up N | down | status | destroy | leftovers | instances" >&2; exit 2 ;;
+  stop) stop_host "${1:?usage: $0 stop hN}" ;;
+  *) echo "usage: $0 build | up N | down | status | destroy | leftovers | instances | stop hN" >&2; exit 2 ;;
 esac
