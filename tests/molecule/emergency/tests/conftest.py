@@ -39,10 +39,8 @@ def playbook(name, *extra):
 
 @pytest.fixture
 def clean_kill_state(host):
-    """The test's host starts and ends with no kill anywhere (file, drop-ins, running processes)."""
-    def clear():
-        rc, output = playbook("kill_switch_clear", "-e", "kill_hosts=%s" % host.backend.get_hostname())
-        assert rc == 0, output[-3000:]
-    clear()
+    """The test's host ends with no kill anywhere (file, drop-ins, running processes), as converge left it, so the
+    next test starts from there too."""
     yield
-    clear()
+    rc, output = playbook("kill_switch_clear", "-e", "kill_hosts=%s" % host.backend.get_hostname())
+    assert rc == 0, output[-3000:]

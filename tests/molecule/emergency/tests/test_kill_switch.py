@@ -7,7 +7,8 @@ import time
 import testinfra.utils.ansible_runner
 from conftest import adhoc
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("openclaw")
+# a paper host and the live host (h3 is another paper host, for the fleet tests)
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("openclaw")[:2]
 
 APP = "/home/trader/openclaw-ai-quant"
 DROPIN = "/home/trader/.config/systemd/user/{unit}.service.d/50-quantops-kill-switch.conf"
