@@ -76,8 +76,9 @@ def collection(inventory, hosts, verify, env):
 def clear(raw, hosts):
     raw.fleet(hosts, "rm -f %s" % KILL)
     # the traders poll every second: wait until each logged it is off again, so the next run sees a transition
-    raw.fleet(hosts, "for i in $(seq 50); do journalctl _SYSTEMD_USER_UNIT=%s -o cat -n 200 --no-pager | grep 'kill switch:' "
-                     "| tail -1 | grep -q -- '-> off' && exit 0; sleep 0.1; done; exit 1" % UNIT)
+    # (a trader that never logged a kill line was never killed)
+    raw.fleet(hosts, "for i in $(seq 50); do last=$(journalctl _SYSTEMD_USER_UNIT=%s -o cat -n 200 --no-pager | grep 'kill switch:' "
+                     "| tail -1); [ -z \"$last\" ] && exit 0; echo \"$last\" | grep -q -- '-> off' && exit 0; sleep 0.1; done; exit 1" % UNIT)
 
 
 def timed(fn):
