@@ -60,9 +60,9 @@ def render_dropin(mode):
     )
 
 
-def parse_dropin(text):
-    """The mode a drop-in of ours sets, 'off' when it sets none."""
-    mode = "off"
+def unit_file_mode(text):
+    """The mode a unit file or drop-in sets with Environment= (the last assignment wins), None when it sets none."""
+    mode = None
     for raw in (text or "").splitlines():
         line = raw.strip()
         if line.startswith("Environment="):
@@ -71,6 +71,11 @@ def parse_dropin(text):
                 if sep and name == ENV_VAR:
                     mode = parse_mode(value)
     return mode
+
+
+def parse_dropin(text):
+    """The mode a drop-in of ours sets, 'off' when it sets none."""
+    return unit_file_mode(text) or "off"
 
 
 def env_from_show(value):

@@ -219,24 +219,26 @@ class EnvSource(object):
         self.unit = unit if unit.endswith(".service") else unit + ".service"
         self.dropin_dir = os.path.join(target.unit_dir(), self.unit + ".d")
         self.dropin = os.path.join(self.dropin_dir, ks.DROPIN_NAME)
+        self.error = None
 
     def systemctl(self, *args):
         return self.module.run_command(self.target.systemctl(*args), environ_update=self.target.environ())
 
-    def found(self):
-        rc, out, err = self.systemctl("show", "-p", "LoadState", "--value", self.unit)
+    def read_props(self):
+        """One `systemctl show` for all this module needs of the unit; None when its manager cannot be reached."""
+        rc, out, err = self.systemctl("show", "-p", "LoadState", "-p", "FragmentPath", "-p", "DropInPaths", "-p", "MainPID", self.unit)
         if rc != 0:
-            raise KillSwitchError("cannot reach the %s manager to read %s: %s" % (self.manager(), self.unit, (err or out).strip()))
-        return out.strip() not in ("not-found", "")
+            self.error = "cannot reach the %s manager to read %s: %s" % (self.manager(), self.unit, (err or out).strip())
+            return None
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
     def manager(self):
         return "system" if self.target.scope == "system" else "%s's user" % self.target.user
 
-    def running_mode(self):
+    def running_mode(self, props):
         """AI_QUANT_KILL_SWITCH of the unit's running process (what it read at start), None when it is not running."""
-        rc, out, err = self.systemctl("show", "-p", "MainPID", "--value", self.unit)
-        pid = out.strip()
-        if rc != 0 or not pid.isdigit() or pid == "0":
+        pid = props.get("MainPID", "0")
+        if not pid.isdigit() or pid == "0":
             return None
         try:
             with open("/proc/%s/environ" % pid, "rb") as f:
@@ -247,27 +249,19 @@ class EnvSource(object):
         values = [v[len(prefix):].decode("utf-8", "replace") for v in environ if v.startswith(prefix)]
         return ks.parse_mode(values[-1]) if values else "off"
 
-    def modes(self):
+    def modes(self, props):
         """(our drop-in's mode, the mode the unit's own files set without it). systemd's last Environment= wins."""
         dropin = "off"
         if os.path.exists(self.dropin):
             with open(self.dropin) as f:
                 dropin = ks.parse_dropin(f.read())
-        # the unit's files in systemd's order (`systemctl cat` does not work across -M): last Environment= wins
-        rc, out, err = self.systemctl("show", "-p", "FragmentPath", "-p", "DropInPaths", self.unit)
-        if rc != 0:
-            raise KillSwitchError("cannot read the unit files of %s: %s" % (self.unit, (err or out).strip()))
-        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        files = [props.get("FragmentPath", "")] + props.get("DropInPaths", "").split()
+        # the unit's files in systemd's order (`systemctl cat` does not work across -M)
         own = "off"
-        for path in files:
+        for path in [props.get("FragmentPath", "")] + props.get("DropInPaths", "").split():
             if not path or path == self.dropin or not os.path.isfile(path):
                 continue
             with open(path) as f:
-                for raw in f:
-                    line = raw.strip()
-                    if line.startswith("Environment=") and ks.ENV_VAR + "=" in line:
-                        own = ks.env_from_show(line[len("Environment="):])
+                own = ks.unit_file_mode(f.read()) or own
         return dropin, own
 
     def apply(self, mode):
@@ -317,18 +311,15 @@ def run(module):
             raise KillSwitchError(to_native(e)) from None
         target = None
     env = EnvSource(module, target, p["unit"]) if target is not None else None
-    unit_found = False
-    if env is not None:
-        try:
-            unit_found = env.found()
-        except KillSwitchError:
-            if method == "env":
-                raise
+    props = env.read_props() if env is not None else None
+    if props is None and method == "env":
+        raise KillSwitchError(env.error)
+    unit_found = props is not None and props.get("LoadState") not in ("not-found", "", None)
     if method == "env" and not unit_found:
         raise KillSwitchError("unit %s not found in the %s manager: check unit, scope and user" % (env.unit, env.manager()))
 
     file_mode = read_file_mode(path)
-    dropin_mode, unit_own = env.modes() if unit_found else ("off", "off")
+    dropin_mode, unit_own = env.modes(props) if unit_found else ("off", "off")
     env_now = dropin_mode if dropin_mode != "off" else unit_own
     sources = {"file": file_mode, "env": env_now}
     decision = ks.plan(requested, method, sources, p["force"])
@@ -353,14 +344,16 @@ def run(module):
             write_atomically(module, path, ks.file_content(decision["target"]))
         else:
             env.apply(desired)
-    running = env.running_mode() if unit_found else None
+    # the running process keeps what it read at start: our change (a file, a drop-in) does not alter it
+    running = env.running_mode(props) if unit_found else None
     if running is not None:
         after["env_running"] = running
     # what the trader enforces now or after its restart, whichever is stricter
     effective = ks.most_restrictive(after["file"], after["env"], running)
+    previous = ks.most_restrictive(decision["previous_mode"], running)
     result = dict(
         changed=write,
-        previous_mode=ks.most_restrictive(decision["previous_mode"], running),
+        previous_mode=previous,
         mode=after[method],
         effective_mode=effective,
         sources=after,
@@ -378,7 +371,7 @@ def run(module):
     if p["audit_log"] and p["reason"] and not module.check_mode:
         audit(p["audit_log"], dict(
             time=datetime.datetime.now(datetime.timezone.utc).isoformat(), host=socket.gethostname(), user=getpass.getuser(),
-            method=method, mode=requested, previous_mode=decision["previous_mode"], effective_mode=effective, changed=write,
+            method=method, mode=requested, previous_mode=previous, effective_mode=effective, changed=write,
             reason=p["reason"]))
     return result
 
