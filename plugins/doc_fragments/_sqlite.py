@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: quantops.runbooks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Options and notes of every read-only database check (module_utils._sqlite.sqlite_argument_spec).
+    DOCUMENTATION = r"""
+options:
+  paths:
+    description:
+      - Database files on the managed host, or glob patterns (C(candles_dbs/candles_*.db)).
+      - A pattern that matches nothing and a file that does not exist are reported as problems.
+    type: list
+    elements: path
+    required: true
+  busy_timeout:
+    description:
+      - Milliseconds to wait for a writer's lock before reporting the database as locked. In WAL mode (the bot's)
+        readers never wait for writers.
+    type: int
+    default: 5000
+  fail_on_problems:
+    description:
+      - Fail the task when there is any problem, with the problems in the message. By default problems are only
+        returned (RV(healthy=false)), so a play can check every host and every database and summarise.
+    type: bool
+    default: false
+notes:
+  - Read-only by construction. Each file is opened with SQLite's read-only URI mode (C(mode=ro)) and
+    C(PRAGMA query_only), all queries of one database run in one read transaction, and the check never writes,
+    never takes a write lock and never creates files.
+  - A WAL database that no process holds open (no C(-wal) file) is opened with C(immutable=1), because a read-only
+    connection would otherwise create C(-wal) and C(-shm) files and leave them behind, owned by the user who ran the
+    check. If a writer opens the file during such a read, the read is done again in normal read-only mode.
+  - A missing, unreadable, corrupt or non-SQLite file, a missing table and a wrong schema are problems of that
+    database, never a crash of the module.
+  - Run it as the bot's user (C(become_user)) or as root; it only needs read access to the files.
+"""
+
+    # The moment a freshness check is evaluated as of.
+    NOW = r"""
+options:
+  now:
+    description:
+      - The moment the check is evaluated as of, in epoch milliseconds. Rows after it are ignored, so a check can be
+        repeated exactly, for tests and post-mortems.
+      - Default is the current time on the managed host.
+    type: int
+"""
+
+    # Options of the checks that can run an integrity check as well.
+    INTEGRITY = r"""
+options:
+  integrity:
+    description:
+      - Also run C(PRAGMA quick_check) (V(quick)) or C(PRAGMA integrity_check) (V(full)) on each database. Both read
+        the whole file, so they take time proportional to its size.
+    type: str
+    choices: [none, quick, full]
+    default: none
+"""

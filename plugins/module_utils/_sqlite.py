@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright: quantops.runbooks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Read-only access to the bot's SQLite databases, shared by the database check modules.
+
+A check must never lock, change or litter a live database:
+- it opens the file with SQLite's read-only URI mode (``mode=ro``) and ``PRAGMA query_only``;
+- a WAL database that no process has open (no ``-wal`` file) is opened ``immutable=1``: a read-only connection would
+  otherwise create ``-wal`` and ``-shm`` files (owned by whoever runs the check) and leave them behind;
+- if a writer appears while such a read runs, the read is done again in ordinary read-only mode;
+- a busy timeout lets it wait for a writer's commit instead of failing at once.
+Everything that can go wrong with one file is raised as DatabaseError, which the modules report as a problem of that
+database instead of crashing.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import datetime
+import glob
+import os
+import sqlite3
+
+from urllib.parse import quote
+
+HEADER = b"SQLite format 3\x00"
+GLOB_CHARS = ("*", "?", "[")
+
+
+class DatabaseError(Exception):
+    """A problem of one database file: missing, unreadable, not SQLite, corrupt, locked, wrong schema."""
+
+
+def sqlite_argument_spec(now=True):
+    """Options every read-only database check takes (the quantops.runbooks._sqlite fragment; with now=True also its
+    now section)."""
+    spec = dict(
+        paths=dict(type="list", elements="path", required=True),
+        busy_timeout=dict(type="int", default=5000),
+        fail_on_problems=dict(type="bool", default=False),
+    )
+    if now:
+        spec["now"] = dict(type="int")
+    return spec
+
+
+def check_paths(patterns, busy_timeout_ms, read, defaults):
+    """Run read(conn) on every file the patterns name: [dict(defaults, path, error, access, size, **read's dict)].
+    A pattern that matches nothing and a file that cannot be read become entries with an error."""
+    out = []
+    for pattern, files in expand_paths(patterns):
+        if not files:
+            out.append(dict(copy.deepcopy(defaults), path=pattern, ok=False, error="no file matches this pattern", access=None, size=None))
+        for path in files:
+            db = dict(copy.deepcopy(defaults), path=path, ok=True, error=None, access=None, size=None)
+            try:
+                reader = ReadOnly(path, busy_timeout_ms)
+                db["size"] = reader.facts["size"]
+                db.update(reader.read(read))
+                db["access"] = reader.method
+            except DatabaseError as exc:
+                db["error"] = str(exc)
+            out.append(db)
+    return out
+
+
+def now_ms(value=None):
+    """The moment a check is evaluated as of: the option when given, else the current time (epoch ms)."""
+    if value is not None:
+        return int(value)
+    return int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000)
+
+
+def iso(ms):
+    """Epoch ms as an ISO 8601 UTC time an operator can read, or None."""
+    if ms is None:
+        return None
+    return datetime.datetime.fromtimestamp(ms / 1000.0, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def expand_paths(patterns):
+    """[(pattern, [files])]: a glob expands to its sorted matches (maybe none), a plain path stays itself."""
+    out = []
+    for pattern in patterns:
+        if any(c in pattern for c in GLOB_CHARS):
+            out.append((pattern, sorted(p for p in glob.glob(pattern) if not p.endswith(("-wal", "-shm", "-journal")))))
+        else:
+            out.append((pattern, [pattern]))
+    return out
+
+
+def file_facts(path):
+    """Size and journal mode from the file itself, without SQLite: raises DatabaseError for what is not a database."""
+    if not os.path.lexists(path):
+        raise DatabaseError("no such file")
+    if not os.path.isfile(path):
+        raise DatabaseError("not a regular file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except (IOError, OSError) as exc:
+        raise DatabaseError("cannot read it: %s" % (exc.strerror or exc)) from None
+    if head and not head.startswith(HEADER):  # an empty file is an empty database, as SQLite sees it
+        raise DatabaseError("not an SQLite database (wrong file header)")
+    # Bytes 18 and 19 of the header are the write and read format versions: 2 means WAL.
+    wal = len(head) >= 20 and head[18] == 2 and head[19] == 2
+    return dict(size=os.path.getsize(path), wal=wal)
+
+
+def _uri(path, immutable):
+    uri = "file:%s?mode=ro" % quote(os.path.abspath(path))
+    return uri + "&immutable=1" if immutable else uri
+
+
+def _describe(exc):
+    text = str(exc)
+    if "not a database" in text:
+        return "not an SQLite database (%s)" % text
+    if "malformed" in text:
+        return "corrupt (%s)" % text
+    if "locked" in text or "busy" in text:
+        return "locked by a writer beyond the busy timeout (%s)" % text
+    return text
+
+
+class ReadOnly(object):
+    """One read-only connection to one database; use read(fn) to run fn(conn) and get its result."""
+
+    def __init__(self, path, busy_timeout_ms=5000):
+        self.path = path
+        self.timeout = max(0, busy_timeout_ms) / 1000.0
+        self.facts = file_facts(path)
+        self.method = None
+
+    def _open(self, immutable):
+        try:
+            conn = sqlite3.connect(_uri(self.path, immutable), uri=True, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise DatabaseError("cannot open it read-only: %s" % _describe(exc)) from None
+        try:
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise DatabaseError(_describe(exc)) from None
+        self.method = "immutable" if immutable else "read-only"
+        return conn
+
+    def _run(self, fn, immutable):
+        conn = self._open(immutable)
+        try:
+            # One read transaction: every query of fn sees the same snapshot, even while the sidecar writes.
+            conn.execute("BEGIN")
+            return fn(conn)
+        except sqlite3.Error as exc:
+            raise DatabaseError(_describe(exc)) from None
+        finally:
+            conn.close()
+
+    def read(self, fn):
+        wal_file = self.path + "-wal"
+        immutable = self.facts["wal"] and not os.path.exists(wal_file)
+        result = self._run(fn, immutable)
+        if immutable and os.path.exists(wal_file):
+            # A writer opened the database while we read it without locks: read again, with locks.
+            result = self._run(fn, False)
+        return result
+
+
+def table_columns(conn, table):
+    """{column name: primary-key position (0 = not in the key)}, empty when the table does not exist."""
+    return dict((row[1], row[5]) for row in conn.execute("PRAGMA table_info(%s)" % quote_ident(table)))
+
+
+def quote_ident(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+def unique_keys(conn, table):
+    """[(how, [columns])]: the primary key and every full (non-partial) unique index of the table."""
+    keys = []
+    pk = [name for name, pos in sorted(table_columns(conn, table).items(), key=lambda item: item[1]) if pos]
+    if pk:
+        keys.append(("primary key", pk))
+    for row in conn.execute("PRAGMA index_list(%s)" % quote_ident(table)):
+        name, unique, origin, partial = row[1], row[2], row[3], row[4]
+        if unique and origin != "pk" and not partial:
+            cols = [r[2] for r in conn.execute("PRAGMA index_info(%s)" % quote_ident(name))]
+            if None not in cols:  # an index on an expression proves nothing about the columns
+                keys.append(("unique index %s" % name, cols))
+    return keys
+
+
+def index_prefixes(conn, table):
+    """Column lists of every index of the table (incl. the primary key's), to know which lookups are seeks."""
+    out = []
+    pk = [name for name, pos in sorted(table_columns(conn, table).items(), key=lambda item: item[1]) if pos]
+    if pk:
+        out.append(pk)
+    for row in conn.execute("PRAGMA index_list(%s)" % quote_ident(table)):
+        cols = [r[2] for r in conn.execute("PRAGMA index_info(%s)" % quote_ident(row[1]))]
+        if None not in cols:
+            out.append(cols)
+    return out
+
+
+def has_prefix(prefixes, cols):
+    return any(p[:len(cols)] == list(cols) for p in prefixes)
+
+
+def distinct(conn, table, column, where="", params=(), *, seek=True):
+    """Sorted distinct non-NULL values of column. With an index that starts with (where's columns..., column), one
+    index seek per value (a skip scan) instead of a scan of the whole table."""
+    t, c = quote_ident(table), quote_ident(column)
+    cond = (where + " AND ") if where else ""
+    if not seek:
+        sql = "SELECT DISTINCT %s FROM %s WHERE %s%s IS NOT NULL ORDER BY 1" % (c, t, cond, c)
+        return [r[0] for r in conn.execute(sql, params)]
+    values = []
+    row = conn.execute("SELECT MIN(%s) FROM %s WHERE %s%s IS NOT NULL" % (c, t, cond, c), params).fetchone()
+    sql = "SELECT MIN(%s) FROM %s WHERE %s%s > ?" % (c, t, cond, c)
+    while row is not None and row[0] is not None:
+        values.append(row[0])
+        row = conn.execute(sql, tuple(params) + (row[0],)).fetchone()
+    return values
+
+
+def integrity(conn, quick=False, max_errors=100):
+    """PRAGMA integrity_check / quick_check: (ok, messages)."""
+    pragma = "quick_check" if quick else "integrity_check"
+    messages = [r[0] for r in conn.execute("PRAGMA %s(%d)" % (pragma, max(1, int(max_errors))))]
+    return messages == ["ok"], messages
