@@ -7,7 +7,7 @@ export MOLECULE_JUNIT_DIR=${JUNIT_DIR:-$top/build/junit/molecule}
 mkdir -p "$MOLECULE_JUNIT_DIR"
 trap '"$top/tests/lab/lab.sh" destroy' EXIT
 cd "$top/tests"
-scenarios=${MOLECULE_SCENARIOS:-$(ls molecule)}
+scenarios=${MOLECULE_SCENARIOS:-$(for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done)}
 for s in $scenarios; do
   echo "--- molecule test -s $s"
   molecule test -s "$s" --destroy always

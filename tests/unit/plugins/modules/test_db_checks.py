@@ -34,7 +34,7 @@ def snapshot(directory):
     return out
 
 
-def candle_db(path, symbols=("BTC", "ETH"), bars=600, skip=(), pk=True, wal=True, extra=()):
+def candle_db(path, *, symbols=("BTC", "ETH"), bars=600, skip=(), pk=True, wal=True, extra=()):
     conn = sqlite3.connect(str(path))
     if wal:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -178,7 +178,7 @@ def test_fail_on_problems_and_bad_input(tmp_path, capsys):
     assert snapshot(tmp_path) == before
 
 
-def funding_db(path, symbols=("BTC", "ETH"), hours=100, skip=(), rates=None):
+def funding_db(path, *, symbols=("BTC", "ETH"), hours=100, skip=(), rates=None):
     conn = sqlite3.connect(str(path))
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("CREATE TABLE funding_rates (symbol TEXT, time INTEGER, funding_rate REAL, premium REAL, PRIMARY KEY (symbol, time))")
