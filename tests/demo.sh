@@ -29,6 +29,9 @@ ansible-playbook -i "$INV" tests/lab/stacks.yml
 banner "Both stacks up"
 ansible-playbook -i "$INV" tests/lab/show_stacks.yml
 
+banner "Database checks on the bot hosts (runbook section 3): read-only, one summary line per host"
+ansible-playbook -i "$INV" quantops.runbooks.check_databases
+
 banner "Emergency stop on the bot hosts (runbook section 1), then clear it"
 ansible-playbook -i "$INV" quantops.runbooks.emergency_stop -e 'reason="make demo drill"'
 ansible-playbook -i "$INV" quantops.runbooks.kill_switch_clear
