@@ -32,6 +32,15 @@ ansible-playbook -i "$INV" tests/lab/show_stacks.yml
 banner "Database checks on the bot hosts (runbook section 3): read-only, one summary line per host"
 ansible-playbook -i "$INV" quantops.runbooks.check_databases
 
+banner "Config rollback (runbook section 2): mark the deployed config good, commit a bad one, roll it back"
+ansible-playbook -i "$INV" quantops.runbooks.mark_config_good -e 'note="make demo: deployed and healthy"'
+ansible-playbook -i "$INV" tests/lab/break_config.yml
+ansible-playbook -i "$INV" quantops.runbooks.rollback_config
+
+banner "Config rollback through a restart: a bad engine.interval, back to the last known-good version"
+ansible-playbook -i "$INV" tests/lab/break_config.yml -e bad_change=interval
+ansible-playbook -i "$INV" quantops.runbooks.rollback_config -e rollback_to=last_known_good
+
 banner "Emergency stop on the bot hosts (runbook section 1), then clear it"
 ansible-playbook -i "$INV" quantops.runbooks.emergency_stop -e 'reason="make demo drill"'
 ansible-playbook -i "$INV" quantops.runbooks.kill_switch_clear
