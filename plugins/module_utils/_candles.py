@@ -114,6 +114,26 @@ def gaps(times, first_index, last_index, interval):
     return out
 
 
+def fixed_gaps(times, first_index, last_index, length):
+    """gaps() for a fixed-length interval, in integer arithmetic only (the module's hot path: it runs for every bar
+    of every series in the window). times must be sorted ascending."""
+    out, expected = [], first_index
+    for t in times:
+        if t % length:
+            continue  # misaligned: fills no slot
+        index = t // length
+        if index < expected:
+            continue  # before the window, or a duplicate
+        if index > last_index:
+            break
+        if index > expected:
+            out.append(dict(start=expected * length, end=(index - 1) * length, missing=index - expected))
+        expected = index + 1
+    if expected <= last_index:
+        out.append(dict(start=expected * length, end=last_index * length, missing=last_index - expected + 1))
+    return out
+
+
 def series_report(symbol, interval, times, *, earliest, latest, now, lookback_ms, max_bars_behind):
     """The freshness and completeness of one (symbol, interval) series as of now.
 
@@ -122,16 +142,17 @@ def series_report(symbol, interval, times, *, earliest, latest, now, lookback_ms
     first bar when its history starts inside the window, up to its newest bar; the bars after the newest one are
     what bars_behind counts, not a gap."""
     behind = bars_behind(latest, now, interval)
+    length = INTERVALS[interval]
     report = dict(
         symbol=symbol, interval=interval, earliest=earliest, latest=latest, bars_behind=behind,
         stale=behind is None or behind > max_bars_behind, bars_in_lookback=len(times),
-        misaligned=sum(1 for t in times if not aligned(t, interval)),
+        misaligned=sum(1 for t in times if t % length) if length else sum(1 for t in times if not aligned(t, interval)),
         gaps=[], missing_in_lookback=0,
     )
     if latest is not None:
         first = window_first_index(now, lookback_ms, interval)
         first = max(first, bar_index(earliest, interval) + (0 if aligned(earliest, interval) else 1))
         last = bar_index(latest, interval)
-        report["gaps"] = gaps(times, first, last, interval)
+        report["gaps"] = fixed_gaps(sorted(times), first, last, length) if length else gaps(times, first, last, interval)
         report["missing_in_lookback"] = sum(g["missing"] for g in report["gaps"])
     return report

@@ -333,7 +333,13 @@ class CandleCheck(object):
                                   lookback_ms=self.lookback_ms, max_bars_behind=self.p["max_bars_behind"])
         report["latest_iso"] = sq.iso(report["latest"])
         report["latest_close"] = latest[1] if latest else None
-        report["bad_t_close"] = sum(1 for t, t_close in rows if has_close and cd.aligned(t, interval) and t_close != cd.expected_close(t, interval))
+        length = cd.INTERVALS[interval]
+        if not has_close:
+            report["bad_t_close"] = 0
+        elif length:  # the hot path: integer arithmetic only
+            report["bad_t_close"] = sum(1 for t, t_close in rows if not t % length and t_close != t + length - 1)
+        else:
+            report["bad_t_close"] = sum(1 for t, t_close in rows if cd.aligned(t, interval) and t_close != cd.expected_close(t, interval))
         report["min_bars"] = self.min_bars.get(interval)
         report["below_min_bars"] = None
         if report["min_bars"]:

@@ -2,6 +2,7 @@
 a series of one bar, a gap at the window's start, misaligned bars."""
 
 import datetime
+import random
 
 import pytest
 from ansible_collections.quantops.runbooks.plugins.module_utils import _candles as cd
@@ -180,3 +181,17 @@ def test_funding_gap_at_the_windows_start_only_when_history_is_older():
     args = dict(latest=rows[-1][0], now=NOW, lookback_ms=72 * hour, max_gap_ms=4 * hour, max_abs_rate=0.04)
     assert fd.funding_report("SOL", rows, has_older=True, **args)["gaps"][0]["start"] == start
     assert fd.funding_report("SOL", rows, has_older=False, **args)["gaps"] == []
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_fixed_gaps_agrees_with_the_general_arithmetic(seed):
+    rng = random.Random(seed)
+    interval = rng.choice(["1m", "3m", "5m", "1h"])
+    length = cd.INTERVALS[interval]
+    base = cd.bar_index(NOW, interval) - 200
+    times = [(base + i) * length for i in range(200) if rng.random() > 0.2]
+    times += [(base + rng.randrange(200)) * length + rng.choice([1, 1000, length // 2]) for _ in range(rng.randrange(4))]  # misaligned
+    times += rng.sample(times, rng.randrange(3)) if times else []  # duplicates
+    times.sort()
+    first, last = base + rng.randrange(50), base + 150 + rng.randrange(50)
+    assert cd.fixed_gaps(times, first, last, length) == cd.gaps(times, first, last, interval)
