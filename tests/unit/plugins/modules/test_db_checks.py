@@ -236,3 +236,11 @@ def test_integrity(tmp_path, capsys):
     assert snapshot(tmp_path) == before
     result = run(capsys, sqlite_integrity, paths=[str(good)], mode="quick", fail_on_problems=True)
     assert result["healthy"] and result["rc"] == 0
+
+
+def test_empty_table_is_no_candles(tmp_path, capsys):
+    path = candle_db(tmp_path / "candles_3m.db", symbols=())
+    result = run(capsys, candle_db_info, paths=[str(path)], now=NOW)
+    db = result["databases"][0]
+    assert (db["schema_ok"], db["series"], db["duplicates"]) == (True, [], 0)
+    assert result["problems"] == ["%s: no candles" % path] and not result["healthy"]
