@@ -110,11 +110,11 @@ def main():
     cases = [("1x", directory / "candles_3m.db", 1, 24), ("1x, 96 h lookback", directory / "candles_3m.db", 1, 96)]
     if not args.skip_4x:
         cases.append(("4x", directory / "candles_3m_x4.db", 4, 24))
-    summaries = {str(db): ensure(db, scale) for _, db, scale, _ in cases}
-    timings = {name: dict(runbook=[], module=[], adhoc=[], adhoc_cfg=[], rss=[]) for name, _, _, _ in cases}
+    summaries = {str(db): ensure(db, scale) for _name, db, scale, _hours in cases}
+    timings = {name: dict(runbook=[], module=[], adhoc=[], adhoc_cfg=[], rss=[]) for name, _db, _scale, _hours in cases}
     checks = {}
     for round_no in range(args.repeats + 1):  # round 0 warms the page cache and is not counted
-        for name, db, _, lookback in (cases if round_no % 2 else list(reversed(cases))):
+        for name, db, _scale, lookback in (cases if round_no % 2 else list(reversed(cases))):
             summary = summaries[str(db)]
             now = summary["last_t"] + 10_000  # 10 s into the newest (forming) bar
             order = ["runbook", "module", "adhoc", "adhoc_cfg"] if round_no % 2 else ["adhoc_cfg", "adhoc", "module", "runbook"]
@@ -142,14 +142,14 @@ def main():
     print("| rows | lookback | runbook's 3 queries | module's own work | ratio runbook / module | ad-hoc `ansible localhost -m`, stock | "
           "ad-hoc, repo's ansible.cfg (YAML output) | module peak RSS | gaps found / planted in window |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, db, _, lookback in cases:
+    for name, db, _scale, lookback in cases:
         t = timings[name]
         runbook = statistics.median(t["runbook"]) if t["runbook"] else None
         module, adhoc, adhoc_cfg, rss = (statistics.median(t["module"]), statistics.median(t["adhoc"]), statistics.median(t["adhoc_cfg"]),
                                          max(t["rss"]))
         c = checks[name]
         print("| %s (%.1f M) | %d h | %s | %.3f s | %.0fx | %.2f s | %.2f s | %.0f MB | %d / %d %s |" % (
-            name.split(",")[0], summaries[str(db)]["rows"] / 1e6, lookback, "%.2f s" % runbook if runbook else "(same)",
+            name.split(",", maxsplit=1)[0], summaries[str(db)]["rows"] / 1e6, lookback, "%.2f s" % runbook if runbook else "(same)",
             module, (runbook or base) / module, adhoc, adhoc_cfg, rss, c["gaps_found"], c["gaps_planted"], "exact" if c["gaps_match"] else "MISMATCH"))
     print()
     for name, c in checks.items():

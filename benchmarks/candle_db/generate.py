@@ -96,7 +96,7 @@ def make_symbols(n, rng):
     out = []
     for rank, (name, base, vol_day) in enumerate(names):
         market = 0.95 if name == "BTC" else rng.uniform(0.35, 0.85)  # share of variance from the market factor
-        other = [rng.gauss(0, 1) for _ in range(K_FACTORS - 1)]
+        other = [rng.gauss(0, 1) for _factor in range(K_FACTORS - 1)]
         norm = math.sqrt(sum(x * x for x in other))
         loadings = [math.sqrt(market)] + [x / norm * math.sqrt(1 - market) for x in other]
         out.append({
@@ -108,7 +108,7 @@ def make_symbols(n, rng):
             "szdec": max(0, min(5, math.floor(math.log10(base)) + 1)),
             "usd_day": 3e9 * (rank + 1) ** -1.3 * rng.uniform(0.7, 1.3),
             "trade_usd": 300 + 3000 / math.sqrt(rank + 1),
-            "k": [rng.getrandbits(16) for _ in range(3)],
+            "k": [rng.getrandbits(16) for _word in range(3)],
         })
     out.sort(key=lambda s: s["name"])
     return out
@@ -124,11 +124,11 @@ def make_bars(n_bars, first_t, ms, rng):
     gauss, bits = rng.gauss, rng.getrandbits
     a = 1 / (per_day * 3)  # log-volatility mean reversion
     b = 0.45 * math.sqrt(2 * a)
-    regime = [math.exp(lv - 0.1) for lv in accumulate((b * gauss(0, 1) for _ in range(n_bars)), lambda lv, e: lv * (1 - a) + e)]
+    regime = [math.exp(lv - 0.1) for lv in accumulate((b * gauss(0, 1) for _bar in range(n_bars)), lambda lv, e: lv * (1 - a) + e)]
     step = 1 / math.sqrt(per_day)
     keep = 1 - 1 / (per_day * 365)  # factor mean reversion
     factors = []
-    for _ in range(K_FACTORS):
+    for _factor in range(K_FACTORS):
         start = gauss(0, 0.5 * math.sqrt(365 / 2))
         xs = list(accumulate((step * rg * gauss(0, 1) for rg in regime), lambda x, e: x * keep + e, initial=start))
         last = xs[-1]
@@ -154,7 +154,7 @@ def plant_gaps(n_gaps, symbols, n_bars, per_day, rng):
     taken = {}
     gaps = []
     for g in range(n_gaps):
-        for _ in range(10_000):
+        for _attempt in range(10_000):
             sym = rng.choice(symbols)
             length = rng.randint(1, MAX_GAP)
             lo, hi = (lo_recent, n_bars - 1 - length) if g < recent else (1, lo_recent - 2 - length)

@@ -71,7 +71,7 @@ def test_fleet_is_healthy(host):
 
 
 def test_modules_read_the_live_databases_while_the_sidecar_writes(host):
-    before_listing, _ = files(host, DBS + "/*")
+    before_listing = files(host, DBS + "/*")[0]
     first = sql(host, DBS + "/candles_1m.db", "SELECT MAX(t) FROM candles WHERE symbol = \"BTC\"")
     result = adhoc(HOSTS[0], "quantops.runbooks.candle_db_info", dict(paths=[DBS + "/candles_*.db"], count_rows=True, integrity="quick",
                                                                       min_bars={"3m": 300, "5m": 300}), user="trader")[HOSTS[0]]
@@ -84,7 +84,7 @@ def test_modules_read_the_live_databases_while_the_sidecar_writes(host):
     last = sql(host, DBS + "/candles_1m.db", "SELECT MAX(t) FROM candles WHERE symbol = \"BTC\"")
     assert int(first) <= btc_1m["latest"] <= int(last) and btc_1m["bars_behind"] <= 1
     assert btc_1m["rows"] == int(sql(host, DBS + "/candles_1m.db", "SELECT COUNT(*) FROM candles WHERE symbol = \"BTC\" AND t <= %d" % result["now"]))
-    after_listing, _ = files(host, DBS + "/*")
+    after_listing = files(host, DBS + "/*")[0]
     assert after_listing == before_listing  # no file added, none changed owner or mode
 
     funding = adhoc(HOSTS[0], "quantops.runbooks.funding_db_info", dict(paths=[DBS + "/funding_rates.db"]), user="trader")[HOSTS[0]]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from labtools import adhoc, playbook  # noqa: E402,F401  (re-exported for the test modules)
+from labtools import playbook  # noqa: E402
 
 
 @pytest.fixture

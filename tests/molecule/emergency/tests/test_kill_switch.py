@@ -5,7 +5,7 @@ import os
 import time
 
 import testinfra.utils.ansible_runner
-from conftest import adhoc
+from labtools import adhoc
 
 # a paper host and the live host (h3 is another paper host, for the fleet tests)
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("openclaw")[:2]

@@ -4,7 +4,7 @@ import os
 import re
 
 import testinfra.utils.ansible_runner
-from conftest import playbook
+from labtools import playbook
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("openclaw")[:1]
 HOSTS = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("openclaw")

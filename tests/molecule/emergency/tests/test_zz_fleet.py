@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import testinfra.utils.ansible_runner
-from conftest import playbook
+from labtools import playbook
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 HOSTS = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("openclaw")

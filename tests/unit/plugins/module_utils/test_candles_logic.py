@@ -190,7 +190,7 @@ def test_fixed_gaps_agrees_with_the_general_arithmetic(seed):
     length = cd.INTERVALS[interval]
     base = cd.bar_index(NOW, interval) - 200
     times = [(base + i) * length for i in range(200) if rng.random() > 0.2]
-    times += [(base + rng.randrange(200)) * length + rng.choice([1, 1000, length // 2]) for _ in range(rng.randrange(4))]  # misaligned
+    times += [(base + rng.randrange(200)) * length + rng.choice([1, 1000, length // 2]) for _extra in range(rng.randrange(4))]  # misaligned
     times += rng.sample(times, rng.randrange(3)) if times else []  # duplicates
     times.sort()
     first, last = base + rng.randrange(50), base + 150 + rng.randrange(50)
