@@ -9,7 +9,8 @@ from pathlib import Path
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 REPO = Path(__file__).resolve().parents[2]
-ENV = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_NOCOLOR="1")
+# Plain output to match on: molecule forces colours for its own runs (ANSIBLE_FORCE_COLOR), not for these.
+ENV = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
 
 
 def adhoc(pattern, module, args, *, user=None, check=False, diff=False):
