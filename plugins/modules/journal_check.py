@@ -153,18 +153,17 @@ class Journal(object):
         if props.get("LoadState") == "not-found":
             raise JournalCheckError("unit %s not found: check unit, scope and user" % unit)
         self.argv = ["journalctl", "--no-pager", "-o", "json"] + target.journal_match(unit)
+        self.since = []  # where the first read starts; later reads go on from the cursor (journalctl takes only one)
         if since:
-            self.argv += ["--since", since]
+            self.since = ["--since", since]
         elif props.get("InvocationID"):
             self.invocation_id = props["InvocationID"]
             self.argv.append("_SYSTEMD_INVOCATION_ID=%s" % self.invocation_id)
         else:
-            self.argv += ["--since", "@%.6f" % time.time()]
+            self.since = ["--since", "@%.6f" % time.time()]
 
     def read_new(self):
-        argv = list(self.argv)
-        if self.cursor:
-            argv.append("--after-cursor=%s" % self.cursor)
+        argv = self.argv + (["--after-cursor=%s" % self.cursor] if self.cursor else self.since)
         rc, out, err = self.module.run_command(argv, environ_update=self.target.environ())
         if rc != 0:
             raise JournalCheckError("journalctl failed for %s: %s" % (self.unit, (err or out).strip()))
