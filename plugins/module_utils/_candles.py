@@ -93,6 +93,14 @@ def gaps(times, first_index, last_index, interval):
     """Missing bars between bar numbers first_index and last_index (both included), given the open times of the
     bars present (any order, duplicates and misaligned ones allowed: a misaligned bar fills no slot).
     Returns [{start, end, missing}] with start/end the open times of the first and last missing bar of each run."""
+    length = INTERVALS[check_interval(interval)]
+    if length:
+        return fixed_gaps(sorted(times), first_index, last_index, length)
+    return general_gaps(times, first_index, last_index, interval)
+
+
+def general_gaps(times, first_index, last_index, interval):
+    """gaps() by bar numbers, for any interval (the calendar month too)."""
     present = set()
     for t in times:
         index = bar_index(t, interval)
@@ -112,6 +120,14 @@ def gaps(times, first_index, last_index, interval):
     if run is not None:
         out.append(run)
     return out
+
+
+def bad_t_close(rows, interval):
+    """How many aligned bars of rows [(t, t_close)] have a t_close other than the next bar's open minus 1 ms."""
+    length = INTERVALS[check_interval(interval)]
+    if length:  # the hot path: integer arithmetic only
+        return sum(1 for t, t_close in rows if not t % length and t_close != t + length - 1)
+    return sum(1 for t, t_close in rows if aligned(t, interval) and t_close != expected_close(t, interval))
 
 
 def fixed_gaps(times, first_index, last_index, length):
@@ -153,6 +169,6 @@ def series_report(symbol, interval, times, *, earliest, latest, now, lookback_ms
         first = window_first_index(now, lookback_ms, interval)
         first = max(first, bar_index(earliest, interval) + (0 if aligned(earliest, interval) else 1))
         last = bar_index(latest, interval)
-        report["gaps"] = fixed_gaps(sorted(times), first, last, length) if length else gaps(times, first, last, interval)
+        report["gaps"] = gaps(times, first, last, interval)
         report["missing_in_lookback"] = sum(g["missing"] for g in report["gaps"])
     return report

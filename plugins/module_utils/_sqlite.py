@@ -169,45 +169,49 @@ class ReadOnly(object):
         return result
 
 
-def table_columns(conn, table):
-    """{column name: primary-key position (0 = not in the key)}, empty when the table does not exist."""
-    return dict((row[1], row[5]) for row in conn.execute("PRAGMA table_info(%s)" % quote_ident(table)))
-
-
 def quote_ident(name):
     return '"%s"' % name.replace('"', '""')
 
 
-def unique_keys(conn, table):
-    """[(how, [columns])]: the primary key and every full (non-partial) unique index of the table."""
-    keys = []
-    pk = [name for name, pos in sorted(table_columns(conn, table).items(), key=lambda item: item[1]) if pos]
-    if pk:
-        keys.append(("primary key", pk))
-    for row in conn.execute("PRAGMA index_list(%s)" % quote_ident(table)):
-        name, unique, origin, partial = row[1], row[2], row[3], row[4]
-        if unique and origin != "pk" and not partial:
+class TableInfo(object):
+    """What the checks need of one table's schema, read once: its columns, the keys that prove rows unique (the
+    primary key and every full unique index) and the column lists of every index (which lookups are seeks)."""
+
+    def __init__(self, conn, table):
+        self.table = table
+        self.columns = dict((row[1], row[5]) for row in conn.execute("PRAGMA table_info(%s)" % quote_ident(table)))
+        self.unique = []
+        self.indexes = []
+        pk = [name for name, pos in sorted(self.columns.items(), key=lambda item: item[1]) if pos]
+        if pk:
+            self.unique.append(("primary key", pk))
+            self.indexes.append(pk)
+        for row in conn.execute("PRAGMA index_list(%s)" % quote_ident(table)):
+            name, unique, origin, partial = row[1], row[2], row[3], row[4]
             cols = [r[2] for r in conn.execute("PRAGMA index_info(%s)" % quote_ident(name))]
-            if None not in cols:  # an index on an expression proves nothing about the columns
-                keys.append(("unique index %s" % name, cols))
-    return keys
+            if None in cols:  # an index on an expression proves nothing about the columns
+                continue
+            self.indexes.append(cols)
+            if unique and origin != "pk" and not partial:
+                self.unique.append(("unique index %s" % name, cols))
 
+    def problems(self, expected):
+        """"no table T" alone when it does not exist, else the expected columns it lacks."""
+        if not self.columns:
+            return ["no table %s" % self.table]
+        missing = [c for c in expected if c not in self.columns]
+        return ["table %s has no column %s" % (self.table, ", ".join(missing))] if missing else []
 
-def index_prefixes(conn, table):
-    """Column lists of every index of the table (incl. the primary key's), to know which lookups are seeks."""
-    out = []
-    pk = [name for name, pos in sorted(table_columns(conn, table).items(), key=lambda item: item[1]) if pos]
-    if pk:
-        out.append(pk)
-    for row in conn.execute("PRAGMA index_list(%s)" % quote_ident(table)):
-        cols = [r[2] for r in conn.execute("PRAGMA index_info(%s)" % quote_ident(row[1]))]
-        if None not in cols:
-            out.append(cols)
-    return out
+    def has(self, *cols):
+        return all(c in self.columns for c in cols)
 
+    def unique_key(self, cols):
+        """How rows are proved unique on (a subset of) cols: "primary key", "unique index NAME", or None."""
+        return next((how for how, key in self.unique if set(key) <= set(cols)), None)
 
-def has_prefix(prefixes, cols):
-    return any(p[:len(cols)] == list(cols) for p in prefixes)
+    def seek(self, *cols):
+        """Whether some index starts with these columns, so a lookup on them is an index seek."""
+        return any(index[:len(cols)] == list(cols) for index in self.indexes)
 
 
 def distinct(conn, table, column, where="", params=(), *, seek=True):
@@ -225,6 +229,38 @@ def distinct(conn, table, column, where="", params=(), *, seek=True):
         values.append(row[0])
         row = conn.execute(sql, tuple(params) + (row[0],)).fetchone()
     return values
+
+
+def integrity_report(conn, mode):
+    """The optional integrity check of the freshness checks (their integrity option): None for none, else
+    {ok, messages} of quick_check (quick) or integrity_check (full)."""
+    if mode == "none":
+        return None
+    ok, messages = integrity(conn, quick=mode == "quick")
+    return dict(ok=ok, messages=messages)
+
+
+def database_lines(db, what, items, schema_extra=()):
+    """The operator's lines every freshness check starts a database with: its error (and nothing else: it could not
+    be read), its schema problems (then schema_extra, lines of the check's own), a failed integrity check, no WHAT
+    at all, no WHAT for a symbol asked for. Returns (lines, readable)."""
+    where = db["path"]
+    if db["error"]:
+        return ["%s: %s" % (where, db["error"])], False
+    lines = ["%s: %s" % (where, x) for x in db["schema_problems"]] + list(schema_extra)
+    if db["integrity"] and not db["integrity"]["ok"]:
+        lines.append("%s: integrity check failed: %s" % (where, "; ".join(db["integrity"]["messages"][:5])))
+    if db["schema_ok"] is not False and not items and not db["missing_symbols"] and not db.get("unknown_intervals"):
+        lines.append("%s: no %s" % (where, what))
+    lines.extend("%s: no %s for %s" % (where, what, symbol) for symbol in db["missing_symbols"])
+    return lines, True
+
+
+def finish(module, result, what):
+    """The result, or with fail_on_problems and problems a failure that carries it."""
+    if result["problems"] and module.params["fail_on_problems"]:
+        module.fail_json(msg="%d %s problem(s): %s" % (len(result["problems"]), what, "; ".join(result["problems"][:10])), **result)
+    return result
 
 
 def integrity(conn, quick=False, max_errors=100):

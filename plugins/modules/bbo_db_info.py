@@ -175,24 +175,18 @@ class BboCheck(object):
         self.cutoff = self.now - int(params["retention_hours"] * 3600 * 1000)
 
     def read(self, conn):
-        out = dict(schema_problems=[], symbols=[], missing_symbols=[])
-        columns = sq.table_columns(conn, TABLE)
-        if not columns:
-            out.update(schema_ok=False, schema_problems=["no table %s" % TABLE])
+        info = sq.TableInfo(conn, TABLE)
+        out = dict(schema_problems=info.problems(COLUMNS), symbols=[], missing_symbols=[])
+        if not info.columns:
+            out["schema_ok"] = False
             return out
-        missing = [c for c in COLUMNS if c not in columns]
-        if missing:
-            out["schema_problems"].append("table %s has no column %s" % (TABLE, ", ".join(missing)))
-        prefixes = sq.index_prefixes(conn, TABLE)
-        if not sq.has_prefix(prefixes, ["symbol", "ts_ms"]):
+        if not info.seek("symbol", "ts_ms"):
             out["schema_problems"].append("no index on (symbol, ts_ms): every per-symbol query of the bot scans the table")
         out["schema_ok"] = not out["schema_problems"]
-        if "symbol" not in columns or "ts_ms" not in columns:
+        if not info.has("symbol", "ts_ms"):
             return out
-        if self.p["integrity"] != "none":
-            ok, messages = sq.integrity(conn, quick=self.p["integrity"] == "quick")
-            out["integrity"] = dict(ok=ok, messages=messages)
-        symbols = self.p["symbols"] or sq.distinct(conn, TABLE, "symbol", seek=sq.has_prefix(prefixes, ["symbol"]))
+        out["integrity"] = sq.integrity_report(conn, self.p["integrity"])
+        symbols = self.p["symbols"] or sq.distinct(conn, TABLE, "symbol", seek=info.seek("symbol"))
         for symbol in symbols:
             rows, earliest, latest = conn.execute("SELECT COUNT(*), MIN(ts_ms), MAX(ts_ms) FROM bbo_snapshots WHERE symbol = ? AND ts_ms <= ?",
                                                   (symbol, self.now)).fetchone()
@@ -208,14 +202,9 @@ class BboCheck(object):
 
 def describe(db, p):
     where = db["path"]
-    if db["error"]:
-        return ["%s: %s" % (where, db["error"])]
-    lines = ["%s: %s" % (where, x) for x in db["schema_problems"]]
-    if db["integrity"] and not db["integrity"]["ok"]:
-        lines.append("%s: integrity check failed: %s" % (where, "; ".join(db["integrity"]["messages"][:5])))
-    if db["schema_ok"] is not False and not db["symbols"] and not db["missing_symbols"]:
-        lines.append("%s: no BBO snapshots" % where)
-    lines.extend("%s: no BBO snapshots for %s" % (where, symbol) for symbol in db["missing_symbols"])
+    lines, readable = sq.database_lines(db, "BBO snapshots", db["symbols"])
+    if not readable:
+        return lines
     for s in db["symbols"]:
         if s["stale"]:
             lines.append("%s: %s stale: newest snapshot %s is %g s old (max %g s)"
@@ -245,9 +234,7 @@ def run(module):
         totals["older_than_retention"] += sum(s["older_than_retention"] for s in db["symbols"])
     totals["problems"] = len(problems)
     result = dict(changed=False, healthy=not problems, problems=problems, totals=totals, databases=databases, now=check.now, now_iso=sq.iso(check.now))
-    if problems and p["fail_on_problems"]:
-        module.fail_json(msg="%d BBO database problem(s): %s" % (len(problems), "; ".join(problems[:10])), **result)
-    return result
+    return sq.finish(module, result, "BBO database")
 
 
 def main():

@@ -281,37 +281,30 @@ class CandleCheck(object):
         self.intervals = set(params["intervals"] or [])
 
     def read(self, conn):
-        out = dict(schema_problems=[], series=[], missing_symbols=[], unknown_intervals=[])
-        columns = sq.table_columns(conn, TABLE)
-        if not columns:
+        info = sq.TableInfo(conn, TABLE)
+        out = dict(schema_problems=info.problems(COLUMNS), series=[], missing_symbols=[], unknown_intervals=[])
+        if not info.columns:
             out["schema_ok"] = False
-            out["schema_problems"].append("no table %s" % TABLE)
             return out
-        missing = [c for c in COLUMNS if c not in columns]
-        if missing:
-            out["schema_problems"].append("table %s has no column %s" % (TABLE, ", ".join(missing)))
-        keys = [(how, cols) for how, cols in sq.unique_keys(conn, TABLE) if set(cols) <= set(KEY)]
-        if not keys:
+        key = info.unique_key(KEY)
+        if not key:
             out["schema_problems"].append("no primary key or unique index on (symbol, interval, t): duplicates are possible")
         out["schema_ok"] = not out["schema_problems"]
-        if any(c not in columns for c in KEY):
+        if not info.has(*KEY):
             return out  # nothing below can run without the key columns
-        if keys:
-            out.update(duplicates=0, duplicate_rows=0, duplicates_method=keys[0][0])
+        if key:
+            out.update(duplicates=0, duplicate_rows=0, duplicates_method=key)
         else:
             # Not the runbook's "COUNT(*) AS c ... HAVING c > 1": in this table c is the close price, and SQLite resolves
             # a HAVING name to the column before the alias, so that query counts keys whose close is above 1.
             row = conn.execute("SELECT COUNT(*), COALESCE(SUM(copies - 1), 0) FROM (SELECT COUNT(*) AS copies FROM candles "
                                "GROUP BY symbol, interval, t HAVING COUNT(*) > 1)").fetchone()
             out.update(duplicates=row[0], duplicate_rows=row[1], duplicates_method="scan")
-        if self.p["integrity"] != "none":
-            ok, messages = sq.integrity(conn, quick=self.p["integrity"] == "quick")
-            out["integrity"] = dict(ok=ok, messages=messages)
-        prefixes = sq.index_prefixes(conn, TABLE)
-        has_close = "t_close" in columns
-        symbols = self.symbols or sq.distinct(conn, TABLE, "symbol", seek=sq.has_prefix(prefixes, ["symbol"]))
+        out["integrity"] = sq.integrity_report(conn, self.p["integrity"])
+        has_close = info.has("t_close")
+        symbols = self.symbols or sq.distinct(conn, TABLE, "symbol", seek=info.seek("symbol"))
         for symbol in symbols:
-            intervals = sq.distinct(conn, TABLE, "interval", "symbol = ?", (symbol,), seek=sq.has_prefix(prefixes, ["symbol", "interval"]))
+            intervals = sq.distinct(conn, TABLE, "interval", "symbol = ?", (symbol,), seek=info.seek("symbol", "interval"))
             intervals = [i for i in intervals if not self.intervals or i in self.intervals]
             if not intervals and self.symbols:
                 out["missing_symbols"].append(symbol)
@@ -333,13 +326,7 @@ class CandleCheck(object):
                                   lookback_ms=self.lookback_ms, max_bars_behind=self.p["max_bars_behind"])
         report["latest_iso"] = sq.iso(report["latest"])
         report["latest_close"] = latest[1] if latest else None
-        length = cd.INTERVALS[interval]
-        if not has_close:
-            report["bad_t_close"] = 0
-        elif length:  # the hot path: integer arithmetic only
-            report["bad_t_close"] = sum(1 for t, t_close in rows if not t % length and t_close != t + length - 1)
-        else:
-            report["bad_t_close"] = sum(1 for t, t_close in rows if cd.aligned(t, interval) and t_close != cd.expected_close(t, interval))
+        report["bad_t_close"] = cd.bad_t_close(rows, interval) if has_close else 0
         report["min_bars"] = self.min_bars.get(interval)
         report["below_min_bars"] = None
         if report["min_bars"]:
@@ -354,16 +341,10 @@ class CandleCheck(object):
 def describe(db, now, hours, max_behind):
     """The operator's lines for one database."""
     where = db["path"]
-    if db["error"]:
-        return ["%s: %s" % (where, db["error"])]
-    lines = ["%s: %s" % (where, p) for p in db["schema_problems"]]
-    if db["duplicates"]:
-        lines.append("%s: %d duplicated (symbol, interval, t) keys, %d extra rows" % (where, db["duplicates"], db["duplicate_rows"]))
-    if db["integrity"] and not db["integrity"]["ok"]:
-        lines.append("%s: integrity check failed: %s" % (where, "; ".join(db["integrity"]["messages"][:5])))
-    if db["schema_ok"] is not False and not db["series"] and not db["missing_symbols"] and not db["unknown_intervals"]:
-        lines.append("%s: no candles" % where)
-    lines.extend("%s: no candles for %s" % (where, symbol) for symbol in db["missing_symbols"])
+    dupes = ["%s: %d duplicated (symbol, interval, t) keys, %d extra rows" % (where, db["duplicates"], db["duplicate_rows"])] if db["duplicates"] else []
+    lines, readable = sq.database_lines(db, "candles", db["series"], schema_extra=dupes)
+    if not readable:
+        return lines
     lines.extend("%s: %s is not a Hyperliquid interval" % (where, name) for name in db["unknown_intervals"])
     for s in db["series"]:
         name = "%s: %s %s" % (where, s["symbol"], s["interval"])
@@ -418,9 +399,7 @@ def run(module):
     totals["problems"] = len(problems)
     result = dict(changed=False, healthy=not problems, problems=problems, totals=totals, databases=databases, now=check.now,
                   now_iso=sq.iso(check.now), elapsed=round(time.time() - started, 4))
-    if problems and p["fail_on_problems"]:
-        module.fail_json(msg="%d candle database problem(s): %s" % (len(problems), "; ".join(problems[:10])), **result)
-    return result
+    return sq.finish(module, result, "candle database")
 
 
 def main():

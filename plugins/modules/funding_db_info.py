@@ -205,24 +205,18 @@ class FundingCheck(object):
         self.max_gap_ms = int(params["max_gap_hours"] * fd.HOUR)
 
     def read(self, conn):
-        out = dict(schema_problems=[], symbols=[], missing_symbols=[])
-        columns = sq.table_columns(conn, TABLE)
-        if not columns:
-            out.update(schema_ok=False, schema_problems=["no table %s" % TABLE])
+        info = sq.TableInfo(conn, TABLE)
+        out = dict(schema_problems=info.problems(COLUMNS), symbols=[], missing_symbols=[])
+        if not info.columns:
+            out["schema_ok"] = False
             return out
-        missing = [c for c in COLUMNS if c not in columns]
-        if missing:
-            out["schema_problems"].append("table %s has no column %s" % (TABLE, ", ".join(missing)))
-        if not any(set(cols) <= {"symbol", "time"} for how, cols in sq.unique_keys(conn, TABLE)):
+        if not info.unique_key(["symbol", "time"]):
             out["schema_problems"].append("no primary key on (symbol, time): the same hour can be stored twice")
         out["schema_ok"] = not out["schema_problems"]
-        if "symbol" not in columns or "time" not in columns or "funding_rate" not in columns:
+        if not info.has("symbol", "time", "funding_rate"):
             return out
-        if self.p["integrity"] != "none":
-            ok, messages = sq.integrity(conn, quick=self.p["integrity"] == "quick")
-            out["integrity"] = dict(ok=ok, messages=messages)
-        prefixes = sq.index_prefixes(conn, TABLE)
-        symbols = self.p["symbols"] or sq.distinct(conn, TABLE, "symbol", seek=sq.has_prefix(prefixes, ["symbol"]))
+        out["integrity"] = sq.integrity_report(conn, self.p["integrity"])
+        symbols = self.p["symbols"] or sq.distinct(conn, TABLE, "symbol", seek=info.seek("symbol"))
         start = self.now - self.lookback_ms
         for symbol in symbols:
             latest = conn.execute("SELECT MAX(time) FROM funding_rates WHERE symbol = ? AND time <= ?", (symbol, self.now)).fetchone()[0]
@@ -241,14 +235,9 @@ class FundingCheck(object):
 
 def describe(db, p):
     where = db["path"]
-    if db["error"]:
-        return ["%s: %s" % (where, db["error"])]
-    lines = ["%s: %s" % (where, x) for x in db["schema_problems"]]
-    if db["integrity"] and not db["integrity"]["ok"]:
-        lines.append("%s: integrity check failed: %s" % (where, "; ".join(db["integrity"]["messages"][:5])))
-    if db["schema_ok"] is not False and not db["symbols"] and not db["missing_symbols"]:
-        lines.append("%s: no funding rates" % where)
-    lines.extend("%s: no funding rates for %s" % (where, symbol) for symbol in db["missing_symbols"])
+    lines, readable = sq.database_lines(db, "funding rates", db["symbols"])
+    if not readable:
+        return lines
     for s in db["symbols"]:
         name = "%s: %s" % (where, s["symbol"])
         if s["stale"]:
@@ -283,9 +272,7 @@ def run(module):
         totals["anomalies"] += sum(s["anomaly_count"] for s in db["symbols"])
     totals["problems"] = len(problems)
     result = dict(changed=False, healthy=not problems, problems=problems, totals=totals, databases=databases, now=check.now, now_iso=sq.iso(check.now))
-    if problems and p["fail_on_problems"]:
-        module.fail_json(msg="%d funding database problem(s): %s" % (len(problems), "; ".join(problems[:10])), **result)
-    return result
+    return sq.finish(module, result, "funding database")
 
 
 def main():

@@ -194,4 +194,4 @@ def test_fixed_gaps_agrees_with_the_general_arithmetic(seed):
     times += rng.sample(times, rng.randrange(3)) if times else []  # duplicates
     times.sort()
     first, last = base + rng.randrange(50), base + 150 + rng.randrange(50)
-    assert cd.fixed_gaps(times, first, last, length) == cd.gaps(times, first, last, interval)
+    assert cd.fixed_gaps(times, first, last, length) == cd.general_gaps(times, first, last, interval)
