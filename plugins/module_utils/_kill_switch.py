@@ -2,7 +2,11 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure logic of the openclaw-ai-quant kill switch: mode ordering, the kill file's bytes, the systemd
-drop-in that carries AI_QUANT_KILL_SWITCH, and the decision of what to change. No I/O here."""
+drop-in that carries AI_QUANT_KILL_SWITCH, and the decision of what to change. No I/O here.
+
+The words and the order are the real trader's (module_utils._trader): an existing kill file means close_only, or
+halt_all when it mentions halt or full; the env value is applied first and the file after it, so a file decides
+whenever it exists."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,23 +14,22 @@ __metaclass__ = type
 
 import shlex
 
+from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
+
 ENV_VAR = "AI_QUANT_KILL_SWITCH"
 MODES = ("off", "close_only", "halt_all")
 RANK = {"off": 0, "close_only": 1, "halt_all": 2}
-# What a kill file holds that the trader does not understand: it keeps its previous file mode, which may
-# be halt_all, so for "never relax" such a file counts as the strictest mode.
-UNKNOWN = "unknown"
 DROPIN_NAME = "50-quantops-kill-switch.conf"
 
 
-def parse_mode(text):
-    """The mode a kill file's content or an env value means: '' and None are off; unknown words are UNKNOWN."""
-    if text is None:
-        return "off"
-    word = text.strip().lower()
-    if word == "":
-        return "off"
-    return word if word in ("close_only", "halt_all") else UNKNOWN
+def env_mode(value):
+    """The mode an AI_QUANT_KILL_SWITCH value means to the trader: off for unset and for words it ignores."""
+    return _trader.env_kill_mode(value) or "off"
+
+
+def file_mode(content):
+    """The mode of the kill file: off when there is none (None), else what the trader makes of its content."""
+    return "off" if content is None else _trader.file_kill_mode(content)
 
 
 def strictness(mode):
@@ -34,12 +37,16 @@ def strictness(mode):
 
 
 def most_restrictive(*modes):
-    """The most restrictive of the given modes (an UNKNOWN source counts as halt_all)."""
+    """The most restrictive of the given modes."""
     known = [m for m in modes if m is not None]
     if not known:
         return "off"
-    worst = max(known, key=strictness)
-    return "halt_all" if worst == UNKNOWN else worst
+    return max(known, key=strictness)
+
+
+def in_force(file, env):
+    """The trader's mode after a refresh from these sources: the file when there is one, else the env value."""
+    return file if file != "off" else env
 
 
 def file_content(mode):
@@ -69,7 +76,7 @@ def unit_file_mode(text):
             for assignment in shlex.split(line[len("Environment="):]):
                 name, sep, value = assignment.partition("=")
                 if sep and name == ENV_VAR:
-                    mode = parse_mode(value)
+                    mode = env_mode(value)
     return mode
 
 
@@ -84,7 +91,7 @@ def env_from_show(value):
     for assignment in shlex.split(value or ""):
         name, sep, val = assignment.partition("=")
         if sep and name == ENV_VAR:
-            mode = parse_mode(val)
+            mode = env_mode(val)
     return mode
 
 
@@ -101,21 +108,25 @@ def plan(requested, method, sources, force=False):
         raise ValueError("method must be file or env, not %r" % (method,))
     other = "env" if method == "file" else "file"
     current = sources[method]
-    previous = most_restrictive(sources["file"], sources["env"])
+    previous = in_force(sources["file"], sources["env"])
     warnings = []
     target = requested
     if requested != "off" and not force:
-        strict_sources = [s for s in ("file", "env") if strictness(sources[s]) > strictness(requested)]
-        if strict_sources:
+        # never relax what is in force, nor the chosen source itself
+        stricter = [m for m in (previous, current) if strictness(m) > strictness(requested)]
+        if stricter:
             target = current
             warnings.append(
-                "%s is in force (%s); %s would relax it, so it was kept. Use force: true to relax on purpose."
-                % (previous, ", ".join("%s=%s" % (s, sources[s]) for s in strict_sources), requested))
+                "%s is in force (file=%s, env=%s); %s would relax it, so it was kept. Use force: true to relax on "
+                "purpose." % (max(stricter, key=strictness), sources["file"], sources["env"], requested))
     write = target != current
     after = dict(sources)
     after[method] = target
-    effective = most_restrictive(after["file"], after["env"])
-    if strictness(after[other]) > strictness(target) and after[other] != "off":
+    effective = in_force(after["file"], after["env"])
+    if method == "env" and after["file"] != "off" and after["file"] != target:
+        warnings.append("the kill file says %s and the trader applies it after the env: %s stays in force; write the "
+                        "file instead (method file)" % (after["file"], effective))
+    elif requested == "off" and after[other] != "off":
         warnings.append("the %s source still says %s: the effective mode is %s" % (other, after[other], effective))
     return {
         "target": target,

@@ -107,14 +107,13 @@ invocation_id:
   sample: f497578df8b9495fb52ea33d9e5a08e5
 """
 
-import datetime
-import json
 import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal, JournalError, entry_time, message_text
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
     SystemdTarget,
     SystemdTargetError,
@@ -126,54 +125,20 @@ class JournalCheckError(Exception):
     pass
 
 
-def message_text(entry):
-    message = entry.get("MESSAGE", "")
-    if isinstance(message, list):  # journald gives non-UTF-8 messages as byte arrays
-        message = bytes(message).decode("utf-8", "replace")
-    return message
-
-
-def entry_time(entry):
-    micros = int(entry.get("__REALTIME_TIMESTAMP", 0))
-    return datetime.datetime.fromtimestamp(micros / 1e6, datetime.timezone.utc).isoformat()
-
-
-class Journal(object):
-    def __init__(self, module, target, unit, since):
-        self.module = module
-        self.target = target
-        self.unit = unit
-        self.cursor = None
-        self.invocation_id = ""
-        rc, out, err = module.run_command(target.systemctl("show", "-p", "LoadState", "-p", "InvocationID", unit),
-                                          environ_update=target.environ())
-        if rc != 0:
-            raise JournalCheckError("cannot reach the manager of %s: %s" % (unit, (err or out).strip()))
-        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        if props.get("LoadState") == "not-found":
-            raise JournalCheckError("unit %s not found: check unit, scope and user" % unit)
-        self.argv = ["journalctl", "--no-pager", "-o", "json"] + target.journal_match(unit)
-        self.since = []  # where the first read starts; later reads go on from the cursor (journalctl takes only one)
-        if since:
-            self.since = ["--since", since]
-        elif props.get("InvocationID"):
-            self.invocation_id = props["InvocationID"]
-            self.argv.append("_SYSTEMD_INVOCATION_ID=%s" % self.invocation_id)
-        else:
-            self.since = ["--since", "@%.6f" % time.time()]
-
-    def read_new(self):
-        argv = self.argv + (["--after-cursor=%s" % self.cursor] if self.cursor else self.since)
-        rc, out, err = self.module.run_command(argv, environ_update=self.target.environ())
-        if rc != 0:
-            raise JournalCheckError("journalctl failed for %s: %s" % (self.unit, (err or out).strip()))
-        entries = []
-        for line in out.splitlines():
-            if line.strip():
-                entry = json.loads(line)
-                entries.append(entry)
-                self.cursor = entry.get("__CURSOR", self.cursor)
-        return entries
+def open_journal(module, target, unit, since):
+    """The unit's journal from ``since``, else its current invocation, else from now (a unit that is not running)."""
+    rc, out, err = module.run_command(target.systemctl("show", "-p", "LoadState", "-p", "InvocationID", unit),
+                                      environ_update=target.environ())
+    if rc != 0:
+        raise JournalCheckError("cannot reach the manager of %s: %s" % (unit, (err or out).strip()))
+    props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    if props.get("LoadState") == "not-found":
+        raise JournalCheckError("unit %s not found: check unit, scope and user" % unit)
+    if since:
+        return Journal(module, target, unit, since=since), ""
+    if props.get("InvocationID"):
+        return Journal(module, target, unit, invocation_id=props["InvocationID"]), props["InvocationID"]
+    return Journal(module, target, unit, since=time.time()), ""
 
 
 def run(module):
@@ -194,7 +159,7 @@ def run(module):
         raise JournalCheckError(to_native(e)) from None
 
     started = time.monotonic()
-    journal = Journal(module, target, unit, p["since"])
+    journal, invocation_id = open_journal(module, target, unit, p["since"])
     matches = []
     while True:
         for entry in journal.read_new():
@@ -207,7 +172,7 @@ def run(module):
             break
         time.sleep(min(p["poll"], max(timeout - elapsed, 0.01)))
     result = dict(changed=False, matches=matches, count=len(matches), elapsed=round(time.monotonic() - started, 3),
-                  invocation_id=journal.invocation_id)
+                  invocation_id=invocation_id)
     window = "since %s" % p["since"] if p["since"] else "in its current invocation"
     if p["state"] == "present" and not matches:
         result["msg"] = "no line of %s's journal %s matched %s within %.1f s" % (unit, window, " or ".join(patterns), timeout)
@@ -233,7 +198,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
         module.exit_json(**run(module))
-    except (JournalCheckError, ValueError) as e:
+    except (JournalCheckError, JournalError, ValueError) as e:
         module.fail_json(msg=to_native(e))
 
 

@@ -5,16 +5,26 @@ from ansible_collections.quantops.runbooks.plugins.module_utils import _kill_swi
 
 
 @pytest.mark.parametrize(("text", "mode"), [
-    (None, "off"), ("", "off"), ("\n", "off"), ("close_only\n", "close_only"), ("HALT_ALL", "halt_all"),
-    ("  close_only  \n", "close_only"), ("close", ks.UNKNOWN), ("halt_all\nclose_only", ks.UNKNOWN),
+    (None, "off"), ("", "off"), ("close_only", "close_only"), ("HALT_ALL", "halt_all"), ("1", "close_only"),
+    ("yes", "close_only"), ("close", "close_only"), ("2", "halt_all"), ("stop", "halt_all"), ("full", "halt_all"),
+    ("0", "off"), ("false", "off"), ("halt_all\n", "halt_all"), ("typo", "off"),
 ])
-def test_parse_mode(text, mode):
-    assert ks.parse_mode(text) == mode
+def test_env_mode_uses_the_real_words(text, mode):
+    # engine/risk.py _refresh_manual_kill: words it does not know are ignored
+    assert ks.env_mode(text) == mode
+
+
+@pytest.mark.parametrize(("content", "mode"), [
+    (None, "off"), (b"", "close_only"), (b"close_only\n", "close_only"), (b"halt_all\n", "halt_all"),
+    (b"HALT", "halt_all"), (b"full stop", "halt_all"), (b"please stop", "close_only"), (b"\xff\xfe", "close_only"),
+])
+def test_file_mode_any_existing_file_kills(content, mode):
+    assert ks.file_mode(content) == mode
 
 
 @pytest.mark.parametrize(("modes", "worst"), [
     (("off", "off"), "off"), (("off", "close_only"), "close_only"), (("halt_all", "close_only"), "halt_all"),
-    (("close_only", ks.UNKNOWN), "halt_all"), ((), "off"), ((None, "close_only"), "close_only"),
+    ((), "off"), ((None, "close_only"), "close_only"),
 ])
 def test_most_restrictive(modes, worst):
     assert ks.most_restrictive(*modes) == worst
@@ -66,15 +76,23 @@ def test_never_relaxes_halt_all_from_either_source(method, strict_source):
 def test_force_relaxes_the_chosen_source_but_reports_the_other():
     p = ks.plan("close_only", "file", {"file": "halt_all", "env": "off"}, force=True)
     assert p["write"] and p["target"] == "close_only" and p["effective_mode"] == "close_only"
+    # the file decides: relaxing it relaxes the trader even where the env says halt_all
     p = ks.plan("close_only", "file", {"file": "halt_all", "env": "halt_all"}, force=True)
-    assert p["effective_mode"] == "halt_all"
-    assert "env source still says halt_all" in p["warnings"][-1]
+    assert p["write"] and p["effective_mode"] == "close_only"
 
 
-def test_unknown_file_content_is_not_relaxed_to_close_only():
-    p = ks.plan("close_only", "file", {"file": ks.UNKNOWN, "env": "off"})
-    assert not p["write"]
-    assert ks.plan("halt_all", "file", {"file": ks.UNKNOWN, "env": "off"})["write"]
+def test_the_file_decides_whenever_it_exists():
+    # the env value is applied first, the file after it: a close_only file wins over an env halt_all
+    p = ks.plan("close_only", "file", {"file": "close_only", "env": "halt_all"})
+    assert not p["write"] and p["previous_mode"] == "close_only" and p["effective_mode"] == "close_only"
+    p = ks.plan("halt_all", "file", {"file": "close_only", "env": "halt_all"})
+    assert p["write"] and p["effective_mode"] == "halt_all"
+
+
+def test_env_halt_all_under_a_close_only_file_says_so():
+    p = ks.plan("halt_all", "env", {"file": "close_only", "env": "off"})
+    assert p["write"] and p["effective_mode"] == "close_only"
+    assert "the kill file says close_only" in p["warnings"][0]
 
 
 def test_off_clears_only_the_chosen_source_and_says_what_remains():
@@ -86,7 +104,7 @@ def test_off_clears_only_the_chosen_source_and_says_what_remains():
 
 
 def test_halt_all_escalates_over_close_only():
-    p = ks.plan("halt_all", "env", {"file": "close_only", "env": "close_only"})
+    p = ks.plan("halt_all", "env", {"file": "off", "env": "close_only"})
     assert p["write"] and p["effective_mode"] == "halt_all" and p["warnings"] == []
 
 

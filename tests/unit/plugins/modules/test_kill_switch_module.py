@@ -2,6 +2,7 @@
 (The env method and the trader's reaction are tested on the lab.)"""
 
 import json
+import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -71,3 +72,88 @@ def test_bad_input_fails_and_writes_nothing(tmp_path, capsys, args, message):
 def test_a_directory_is_not_a_kill_file(tmp_path, capsys):
     result = run(capsys, mode="close_only", path=str(tmp_path))
     assert result["failed"] and "is a directory" in result["msg"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_an_odd_file_at_the_path_is_replaced_without_blocking_or_following(tmp_path, capsys, kind):
+    kill, victim = tmp_path / "ai-quant-kill", tmp_path / "victim"
+    victim.write_bytes(b"keep\n")
+    if kind == "fifo":
+        os.mkfifo(kill)
+    else:
+        kill.symlink_to(victim)
+    result = run(capsys, mode="close_only", path=str(kill))
+    assert result["changed"] and kill.is_file() and not kill.is_symlink() and kill.read_bytes() == b"close_only\n"
+    assert victim.read_bytes() == b"keep\n"
+    assert any(("a FIFO" if kind == "fifo" else "a symbolic link") in json.dumps(w) for w in result["warnings"])
+
+
+def test_check_mode_says_what_it_would_do(tmp_path, capsys):
+    result = run(capsys, mode="halt_all", path=str(tmp_path / "k"), verify=True, _ansible_check_mode=True)
+    assert (result["status"], result["summary"]) == ("WOULD_ENGAGE", "WOULD ENGAGE halt_all (now off)")
+    assert "traders" not in result
+
+
+class FakeHost(object):
+    """systemctl show / restart and journalctl of one host, with one running process (this test's own pid)."""
+
+    def __init__(self, environ, lines):
+        self.environ, self.lines, self.calls = environ, lines, []
+
+    def run_command(self, argv, environ_update=None):
+        self.calls.append(argv)
+        if argv[0] == "journalctl":
+            if any(a.startswith("--after-cursor") for a in argv):
+                return 0, "", ""
+            return 0, "".join(json.dumps(dict(__CURSOR="c%d" % i, MESSAGE=m, __REALTIME_TIMESTAMP=str(int(t * 1e6)))) + "\n"
+                              for i, (t, m) in enumerate(self.lines)), ""
+        units = [a for a in argv[argv.index("--") + 1:]] if "--" in argv else []
+        return 0, "\n".join("Id=%s\nLoadState=loaded\nActiveState=active\nSubState=running\nMainPID=%d\nInvocationID=x\n"
+                             % (u, os.getpid()) for u in units), ""
+
+
+def test_verify_needs_a_loop_begun_after_the_write(tmp_path, monkeypatch):
+    kill = tmp_path / "ai-quant-kill"
+    kill.write_bytes(b"close_only\n")
+    monkeypatch.setattr(kill_switch._units, "Process", lambda pid: type("P", (), dict(
+        pid=pid, environ={"AI_QUANT_MODE": "dry_live", "AI_QUANT_KILL_SWITCH_FILE": str(kill), "AI_QUANT_LIVE_STATE_SYNC_SECS": "1"},
+        cwd="/", started=0.0))())
+    written = 1000.0
+    beat = "engine ok. loops=9 errors=0 loop=%.2fs ws_connected=True strategy_sha1=abcdef12 version=n/a"
+    host = FakeHost({}, [(1000.4, beat % 0.3), (1002.6, beat % 0.2)])
+    verifier = kill_switch.Verifier(host, kill_switch.SystemdTarget("system"), ["openclaw-ai-quant-live"])
+    rows = verifier.snapshot()
+    proofs = verifier.wait(rows, written, 1.0, kill_switch._trader.HEARTBEAT_LOOP, None)
+    assert proofs["openclaw-ai-quant-live.service"][1] == 1002.6  # not the one of the loop begun before the write
+    kill_switch.judge(rows, proofs, "close_only", str(kill), written)
+    row = rows["openclaw-ai-quant-live.service"]
+    assert row["verified"] and row["in_force"] == "close_only" and row["seconds_to_proof"] == 2.6
+    assert kill_switch.host_status(rows, "close_only")[0] == "PROTECTED"
+    # halt_all asked, close_only in the file: not verified, and it says why
+    kill_switch.judge(rows, proofs, "halt_all", str(kill), written)
+    assert not row["verified"] and "in force: close_only" in row["proof"]
+    assert kill_switch.host_status(rows, "halt_all")[0] == "UNPROTECTED"
+
+
+def test_a_trader_polling_another_file_is_named(tmp_path, monkeypatch):
+    ours, theirs = tmp_path / "ai-quant-kill", tmp_path / "other-kill"
+    ours.write_bytes(b"close_only\n")
+    monkeypatch.setattr(kill_switch._units, "Process", lambda pid: type("P", (), dict(
+        pid=pid, environ={"AI_QUANT_MODE": "live", "AI_QUANT_KILL_SWITCH_FILE": str(theirs)}, cwd="/", started=0.0))())
+    host = FakeHost({}, [])
+    verifier = kill_switch.Verifier(host, kill_switch.SystemdTarget("system"), ["openclaw-ai-quant-live"])
+    rows = verifier.snapshot()
+    kill_switch.judge(rows, {}, "close_only", str(ours), 1000.0)
+    status, summary = kill_switch.host_status(rows, "close_only")
+    assert status == "UNPROTECTED"
+    assert "kill written to %s; the trader polls %s" % (ours, theirs) in summary
+
+
+def test_paper_traders_have_no_kill_switch(monkeypatch):
+    monkeypatch.setattr(kill_switch._units, "Process", lambda pid: type("P", (), dict(
+        pid=pid, environ={"AI_QUANT_MODE": "paper"}, cwd="/", started=0.0))())
+    verifier = kill_switch.Verifier(FakeHost({}, []), kill_switch.SystemdTarget("system"), ["openclaw-ai-quant-trader"])
+    rows = verifier.snapshot()
+    kill_switch.judge(rows, {}, "close_only", "/tmp/ai-quant-kill", 1000.0)
+    assert kill_switch.host_status(rows, "close_only")[0] == "NO_KILL_SWITCH"
+    assert rows["openclaw-ai-quant-trader.service"]["verified"] is None

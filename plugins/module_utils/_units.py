@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: quantops.runbooks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading several units of one manager at once (one ``systemctl show``), and what their running processes see:
+environment, working directory and start time, from /proc."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
+
+SHOW_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID", "InvocationID")
+
+
+class UnitsError(Exception):
+    pass
+
+
+def service_name(unit):
+    return unit if unit.endswith(".service") else unit + ".service"
+
+
+def parse_show(out):
+    """`systemctl show -p ... A B` prints one block per unit, separated by an empty line, in the order asked."""
+    blocks, current = [], {}
+    for line in out.splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        name, sep, value = line.partition("=")
+        if sep:
+            current[name] = value
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def show(module, target, units, properties=SHOW_PROPERTIES):
+    """{unit: properties} for every unit, in one call to the manager."""
+    names = [service_name(u) for u in units]
+    argv = target.systemctl("show", *["-p%s" % p for p in properties]) + ["--"] + names
+    rc, out, err = module.run_command(argv, environ_update=target.environ())
+    if rc != 0:
+        raise UnitsError("cannot read %s from the %s manager: %s" % (", ".join(names), manager_name(target), (err or out).strip()))
+    blocks = parse_show(out)
+    if len(blocks) != len(names):
+        raise UnitsError("systemctl show gave %d blocks for %d units" % (len(blocks), len(names)))
+    return dict(zip(names, blocks))
+
+
+def manager_name(target):
+    return "system" if target.scope == "system" else "%s's user" % target.user
+
+
+def main_pid(props):
+    pid = props.get("MainPID", "0")
+    return int(pid) if pid.isdigit() and pid != "0" else None
+
+
+class Process(object):
+    """A unit's running main process as the trader sees itself: its environment, cwd and start time."""
+
+    def __init__(self, pid, proc="/proc"):
+        self.pid = pid
+        base = os.path.join(proc, str(pid))
+        try:
+            with open(os.path.join(base, "environ"), "rb") as f:
+                self.environ = _trader.parse_environ(f.read())
+            self.cwd = os.readlink(os.path.join(base, "cwd"))
+            self.started = _trader.process_start(pid, proc)
+        except (IOError, OSError) as e:
+            raise UnitsError("cannot read process %d (%s): connect as root or as the unit's user" % (pid, e)) from None
