@@ -253,3 +253,17 @@ def to_text(data):
     if data is None:
         return ""
     return data.decode("utf-8", "replace")
+
+
+def validator_dirs(argv, is_repo_file):
+    """Top-level directories of the repo that hold a validator script named by a relative path in ``argv``
+    (``[uv, run, python, tools/validate_config.py]`` gives ``[tools]``)."""
+    dirs = []
+    for arg in argv or []:
+        if not isinstance(arg, str) or arg.startswith(("-", "/")) or "/" not in arg:
+            continue
+        rel = posixpath.normpath(arg)
+        top = rel.split("/", 1)[0]
+        if top not in ("", ".", "..", ".git") and is_repo_file(rel) and top not in dirs:
+            dirs.append(top)
+    return dirs

@@ -70,10 +70,11 @@ options:
   restart_keys:
     description:
       - Dotted keys whose change the trader does not hot-reload. RV(restart_required) is true when a changed key is one
-        of them, below one (C(engine.interval.x)) or above one (the whole C(engine) mapping).
+        of them, below one (C(global.engine.interval.x)) or above one (the whole C(global.engine) mapping). The
+        real trader reads C(global.engine.interval) only at start.
     type: list
     elements: str
-    default: [engine.interval]
+    default: [global.engine.interval]
   history:
     description: How many of the newest commits touching O(path) RV(history) lists (V(0) for none).
     type: int
@@ -87,8 +88,9 @@ options:
 notes:
   - Limitation of the shadow tree. A validator that resolves its own location or the config's real path (C(realpath),
     C(Path.resolve())) before reading the config reads the live tree, not the candidate; one that writes through the
-    symlinks (a lock file, a cache) writes into the live tree. The runbook's C(tools/validate_config.py) reads the
-    config relative to its working directory and is fine.
+    symlinks (a lock file, a cache) writes into the live tree. The top-level directory of a validator script named by a
+    relative path in O(validate) (C(tools/) for the runbook's C(tools/validate_config.py)) is therefore copied into the
+    shadow, not linked: the real script finds the repo from C(Path(__file__).resolve()).
   - In check mode the validator does not run (RV(validation_skipped=check mode)); the target is still resolved, parsed
     and compared, and local edits are still refused.
   - Run the task as the owner of the checkout (C(become_user)). Staging rewrites C(.git/index); as root that leaves
@@ -182,6 +184,13 @@ history:
       returned: always
   sample: [{"sha": "8d0c6a1f5e0b9a7a2c1e3f4d5b6a7980c1d2e3f4", "date": "2025-11-20T14:03:11+00:00", "author": "Ada",
             "subject": "faster interval"}]
+strategy_sha1:
+  description:
+    - The C(strategy_sha1) the trader's heartbeat shows once it has loaded the target (C(engine/utils.py) C(sha1_json) of
+      the parsed YAML, 8 hex digits). A comment-only change keeps it; the proof of a rollback is a heartbeat with it.
+  returned: always
+  type: str
+  sample: 1a2b3c4d
 changed_keys:
   description:
     - Dotted paths of the keys that differ between the file on disk and the target (lists compare whole). V([""]) means
@@ -256,6 +265,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _config_rollback as cr
+from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 from ansible_collections.quantops.runbooks.plugins.module_utils._config_git import (
     ConfigGitError,
     ConfigRepo,
@@ -358,11 +368,16 @@ def replace_file(module, path, data, st):
 def validate_in_shadow(module, repo, argv, content, st):
     """Run the validator with its working directory in a shadow of the repo whose config holds the candidate."""
     shadow = tempfile.mkdtemp(prefix="quantops-config-rollback-")
+    # The validator's own directory is copied, not linked: the real tools/validate_config.py finds the repo from
+    # Path(__file__).resolve(), which through a link would lead back to the live tree and its live config.
+    script_dirs = set(cr.validator_dirs(argv, lambda rel: os.path.isfile(os.path.join(repo.repo_real, rel))))
     try:
         for kind, rel in cr.shadow_plan(repo.rel, lambda d: os.listdir(os.path.join(repo.repo_real, d))):
             dest = os.path.join(shadow, rel)
             if kind == "dir":
                 os.mkdir(dest)
+            elif kind == "link" and rel in script_dirs and os.path.isdir(os.path.join(repo.repo_real, rel)):
+                shutil.copytree(os.path.join(repo.repo_real, rel), dest, symlinks=True)
             elif kind == "link":
                 os.symlink(os.path.join(repo.repo_real, rel), dest)
             else:
@@ -457,6 +472,7 @@ def run(module):
         to_blob=to_blob,
         history=repo.history(p["history"]),
         changed_keys=keys,
+        strategy_sha1=_trader.strategy_sha1(new_doc),
         restart_required=bool(restart_keys),
         restart_keys_changed=restart_keys,
         validation=None,
@@ -509,7 +525,7 @@ def main():
     argument_spec.update(
         to=dict(type="str", required=True),
         validate=dict(type="raw", default=cr.DEFAULT_VALIDATE),
-        restart_keys=dict(type="list", elements="str", default=["engine.interval"], no_log=False),
+        restart_keys=dict(type="list", elements="str", default=["global.engine.interval"], no_log=False),
         history=dict(type="int", default=10),
         force=dict(type="bool", default=False),
     )

@@ -1,34 +1,45 @@
-"""kill_switch and journal_check against the stand-in traders, checked on the host: the file's bytes, the drop-in,
-the journal line, the trading database."""
+"""kill_switch against the lab's traders, which follow the real trader's contract (engine/risk.py at 9603e63): a
+paper trader has no kill switch, a dry_live/live one re-reads it once per loop, logs nothing when its mode changes,
+never clears in-process, and an entry it blocks writes a RISK_BLOCK audit event. Checked on the host: the file's
+bytes, the drop-in, the process's environment, the trading database."""
 
+import json
 import os
 import time
 
 import testinfra.utils.ansible_runner
 from labtools import adhoc
 
-# a paper host and the live host (h3 is another paper host, for the fleet tests)
+# h1 a paper host, h2 the live host (dry_live); h3 is another paper host, for the fleet tests
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("openclaw")[:2]
 
 APP = "/home/trader/openclaw-ai-quant"
 DROPIN = "/home/trader/.config/systemd/user/{unit}.service.d/50-quantops-kill-switch.conf"
 KILL = "/tmp/ai-quant-kill"
+LIVE = "openclaw-ai-quant-live"
 
 
 def name(host):
     return host.backend.get_hostname()
 
 
+def is_live(host):
+    return "openclaw_live" in host.ansible.get_variables()["group_names"]
+
+
 def trader(host):
-    return "openclaw-ai-quant-live" if "openclaw_live" in host.ansible.get_variables()["group_names"] else "openclaw-ai-quant-trader"
+    return LIVE if is_live(host) else "openclaw-ai-quant-trader"
 
 
-def db(host):
-    return f"{APP}/trading_engine_live.db" if trader(host) == "openclaw-ai-quant-live" else f"{APP}/trading_engine.db"
+def sql(host, query, database=f"{APP}/trading_engine_live.db"):
+    return host.check_output(f"sqlite3 -readonly {database} \"{query}\"")
 
 
-def sql(host, query, database=None):
-    return host.check_output(f"sqlite3 -readonly {database or db(host)} \"{query}\"")
+def risk_blocks_since(host, epoch):
+    """RISK_BLOCK audit events the live trader wrote after ``epoch`` (its timestamp column is ISO 8601 UTC)."""
+    iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
+    rows = sql(host, f"SELECT data_json FROM audit_events WHERE event = 'RISK_BLOCK' AND timestamp >= '{iso}'")
+    return [json.loads(r) for r in rows.splitlines() if r.strip()]
 
 
 def ks(host, check=False, diff=False, connect_as=None, **args):
@@ -39,104 +50,111 @@ def ks(host, check=False, diff=False, connect_as=None, **args):
     return adhoc(name(host), "quantops.runbooks.kill_switch", args, user=connect_as, check=check, diff=diff)[name(host)]
 
 
-def journal(host, **args):
-    args.setdefault("unit", trader(host))
-    args.setdefault("user", "trader")
-    return adhoc(name(host), "quantops.runbooks.journal_check", args)[name(host)]
+def main_pid(host, unit):
+    return int(host.check_output(f"systemctl --user -M trader@ show -p MainPID --value {unit}"))
 
 
-def restart(host, unit):
-    host.run_expect([0], f"systemctl --user -M trader@ restart {unit}")
+def environ(host, pid):
+    return host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
 
 
-def test_check_mode_changes_nothing_and_shows_the_diff(host, clean_kill_state):
-    result = ks(host, mode="close_only", check=True, diff=True)
-    assert result["changed"] and result["_rc"] == 0
+def test_check_mode_changes_nothing_and_says_what_it_would_do(host, clean_kill_state):
+    result = ks(host, mode="close_only", verify=True, check=True, diff=True)
+    assert result["changed"] and result["_rc"] == 0 and result["status"] == "WOULD_ENGAGE"
     assert "+file: close_only" in result["_output"]
     assert not host.file(KILL).exists
 
 
-def test_file_method_engages_idempotently_and_the_trader_stops_entries(host, clean_kill_state):
-    result = ks(host, mode="close_only", reason="molecule drill", audit_log="/var/log/quantops-kill-switch.jsonl")
-    assert (result["changed"], result["previous_mode"], result["effective_mode"]) == (True, "off", "close_only")
+def test_file_method_engages_and_proves_it_by_the_traders_heartbeat(host, clean_kill_state):
+    result = ks(host, mode="close_only", verify=True, reason="molecule drill", audit_log="/var/log/quantops-kill-switch.jsonl")
+    assert result["changed"] and result["_rc"] == 0
     kill = host.file(KILL)
     assert kill.content == b"close_only\n" and kill.mode == 0o644
+    rows = {r["unit"]: r for r in result["traders"]}
+    if not is_live(host):
+        # a paper trader reads no kill switch: never PROTECTED on the strength of a file it ignores
+        assert result["status"] == "NO_KILL_SWITCH", result["summary"]
+        assert rows["openclaw-ai-quant-trader.service"]["trader_mode"] == "paper"
+        assert rows["openclaw-ai-quant-trader.service"]["verified"] is None
+        return
+    live = rows[LIVE + ".service"]
+    assert result["status"] == "PROTECTED", result["summary"]
+    assert (live["trader_mode"], live["in_force"], live["kill_file"], live["verified"]) == ("dry_live", "close_only", KILL, True)
+    assert "engine ok." in live["proof"] and live["pid"] == main_pid(host, LIVE)
+    assert 0 < live["seconds_to_proof"] < 10
+    # the trader's own record: the entries it tries are blocked with the file's reason
+    deadline = time.time() + 20
+    while not risk_blocks_since(host, result["started"]) and time.time() < deadline:
+        time.sleep(1)
+    blocks = risk_blocks_since(host, result["started"])
+    assert blocks and blocks[-1]["kill_mode"] == "close_only" and blocks[-1]["kill_reason"] == f"file:{KILL}"
     assert ks(host, mode="close_only")["changed"] is False
-    seen = journal(host, pattern=r"kill switch: off -> close_only \(source=file:/tmp/ai-quant-kill\)", since=f"@{result['started']}", timeout=10)
-    assert seen["count"] == 1
-    switched = int(sql(host, "SELECT MAX(ts_ms) FROM kill_switch_events WHERE mode='close_only'"))
-    time.sleep(3)
-    assert int(sql(host, f"SELECT COUNT(*) FROM orders WHERE kind='entry' AND ts_ms > {switched}")) == 0
     trail = host.file("/var/log/quantops-kill-switch.jsonl").content_string.splitlines()
-    assert '"reason": "molecule drill"' in trail[-1] and '"user": "root"' in trail[-1]
-    assert "molecule drill" not in kill.content_string
+    assert '"reason": "molecule drill"' in trail[-1] and '"user": "root"' in trail[-1] and '"status": "PROTECTED"' in trail[-1]
 
 
-def test_env_method_as_root_restart_and_never_relax(host, clean_kill_state):
+def test_removing_the_file_lifts_nothing_until_a_restart(host, clean_kill_state):
+    if not is_live(host):
+        return
+    ks(host, mode="close_only", verify=True)
+    pid = main_pid(host, LIVE)
+    host.run_expect([0], f"rm -f {KILL}")  # the runbook's "no restart needed"
+    removed = time.time()
+    time.sleep(4)
+    assert main_pid(host, LIVE) == pid
+    assert any(b["kill_mode"] == "close_only" for b in risk_blocks_since(host, removed))  # still killed, in-process
+    cleared = ks(host, mode="off", verify=True, restart=True)
+    assert cleared["status"] == "CLEARED", cleared["summary"]
+    assert cleared["restarted"] == [LIVE + ".service"] and main_pid(host, LIVE) != pid
+    after = time.time()
+    time.sleep(4)
+    assert risk_blocks_since(host, after) == []
+
+
+def test_env_method_restarts_and_proves_and_never_relaxes(host, clean_kill_state):
     unit = trader(host)
-    result = ks(host, mode="halt_all", method="env")
-    assert result["changed"] and result["restart_required"] and result["sources"]["env"] == "halt_all"
+    result = ks(host, mode="halt_all", method="env", units=[unit], restart=True, verify=True)
+    assert result["changed"] and result["sources"]["env"] == "halt_all"
     dropin = host.file(DROPIN.format(unit=unit))
     assert dropin.user == "trader" and "Environment=AI_QUANT_KILL_SWITCH=halt_all" in dropin.content_string.splitlines()
-    assert ks(host, mode="halt_all", method="env")["changed"] is False
-    restart(host, unit)
-    assert journal(host, pattern=r"kill switch: halt_all \(source=env\)", timeout=10)["count"] == 1
+    pid = main_pid(host, unit)
+    assert "AI_QUANT_KILL_SWITCH=halt_all" in environ(host, pid)
+    if is_live(host):
+        assert result["status"] == "PROTECTED" and result["restarted"] == [LIVE + ".service"], result["summary"]
+    else:
+        assert result["status"] == "NO_KILL_SWITCH" and "restarted" not in result
+    again = ks(host, mode="halt_all", method="env", units=[unit], restart=True, verify=True)
+    assert again["changed"] is False and "restarted" not in again and main_pid(host, unit) == pid
     # close_only in either source would relax halt_all: refused, nothing written
     for method in ("file", "env"):
         refused = ks(host, mode="close_only", method=method)
         assert refused["changed"] is False and refused["effective_mode"] == "halt_all"
-        assert "halt_all is in force" in refused["_output"]
+        assert "would relax it" in refused["_output"]
     assert not host.file(KILL).exists
-    assert "halt_all" in host.file(DROPIN.format(unit=unit)).content_string
-    time.sleep(2)
-    last = int(sql(host, "SELECT COUNT(*) FROM orders"))
-    time.sleep(3)
-    assert int(sql(host, "SELECT COUNT(*) FROM orders")) == last  # halt_all: no orders at all
-    cleared = ks(host, mode="off", method="env")
-    assert cleared["changed"] and not host.file(DROPIN.format(unit=unit)).exists
-    assert cleared["effective_mode"] == "halt_all" and cleared["sources"]["env_running"] == "halt_all"  # until restarted
-    restart(host, unit)
-    assert ks(host, mode="off", method="env")["effective_mode"] == "off"
 
 
 def test_env_method_connected_as_the_user(host, clean_kill_state):
     unit = trader(host)
-    result = ks(host, mode="close_only", method="env", connect_as="trader")
+    result = ks(host, mode="close_only", method="env", units=[unit], restart=True, verify=True, connect_as="trader")
     assert result["changed"] and host.file(DROPIN.format(unit=unit)).user == "trader"
-    restart(host, unit)
-    check = {"unit": unit, "pattern": r"kill switch: close_only \(source=env\)", "timeout": 10}
-    seen = adhoc(name(host), "quantops.runbooks.journal_check", check, user="trader")[name(host)]
-    assert seen["count"] == 1 and seen["invocation_id"]
+    assert result["status"] == ("PROTECTED" if is_live(host) else "NO_KILL_SWITCH"), result["summary"]
+    assert "AI_QUANT_KILL_SWITCH=close_only" in environ(host, main_pid(host, unit))
 
 
-def test_system_scope(host):
-    if trader(host) != "openclaw-ai-quant-trader":
-        return  # the system-unit trader runs on the paper hosts
-    unit = "openclaw-ai-quant-system-trader"
-    dropin = f"/etc/systemd/system/{unit}.service.d/50-quantops-kill-switch.conf"
+def test_a_trader_polling_another_file_is_named(host, clean_kill_state):
+    if not is_live(host):
+        return
+    other = f"/home/trader/.config/systemd/user/{LIVE}.service.d/60-lab-other-kill.conf"
+    host.run_expect([0], f"install -D -o trader -g trader -m 0644 /dev/null {other}")
+    host.run_expect([0], f"printf '[Service]\\nEnvironment=AI_QUANT_KILL_SWITCH_FILE=/tmp/other-kill\\n' > {other}")
     try:
-        result = ks(host, mode="close_only", method="env", scope="system", unit=unit)
-        assert result["changed"] and host.file(dropin).user == "root"
-        host.run_expect([0], f"systemctl restart {unit}")
-        check = {"unit": unit, "scope": "system", "pattern": r"kill switch: close_only \(source=env\)", "timeout": 10}
-        seen = adhoc(name(host), "quantops.runbooks.journal_check", check)
-        assert seen[name(host)]["count"] == 1
-        assert "AI_QUANT_KILL_SWITCH=close_only" in host.check_output(f"systemctl show -p Environment --value {unit}")
+        host.run_expect([0], f"systemctl --user -M trader@ daemon-reload && systemctl --user -M trader@ restart {LIVE}")
+        result = ks(host, mode="close_only", verify=True, verify_timeout=5)
+        assert result["status"] == "UNPROTECTED"
+        assert f"kill written to {KILL}; the trader polls /tmp/other-kill" in result["summary"]
     finally:
-        ks(host, mode="off", method="env", scope="system", unit=unit)
-        host.run(f"systemctl restart {unit}")
-    assert not host.file(dropin).exists
-
-
-def test_journal_check_ignores_a_previous_invocation(host, clean_kill_state):
-    """A transition logged before the unit's restart never satisfies a check of the new invocation."""
-    unit = trader(host)
-    ks(host, mode="close_only")
-    assert journal(host, pattern="-> close_only", timeout=10)["count"] == 1
-    ks(host, mode="off")
-    restart(host, unit)
-    result = journal(host, pattern="-> close_only", state="absent")
-    assert result["count"] == 0 and result["_rc"] == 0
+        host.run(f"rm -f {other}")
+        host.run(f"systemctl --user -M trader@ daemon-reload && systemctl --user -M trader@ restart {LIVE}")
 
 
 def test_bad_input_fails_and_changes_nothing(host, clean_kill_state):
@@ -145,6 +163,6 @@ def test_bad_input_fails_and_changes_nothing(host, clean_kill_state):
     assert not host.file("/home/trader/.config/systemd/user/no-such-unit.service.d").exists
     no_dir = ks(host, mode="halt_all", path="/nonexistent/kill")
     assert no_dir["_rc"] != 0 and "does not exist" in no_dir["msg"]
-    absent = journal(host, pattern="(", timeout=1)
-    assert absent["_rc"] != 0 and "not a valid regular expression" in absent["msg"]
+    bad_pattern = ks(host, mode="halt_all", verify=True, heartbeat_pattern="(")
+    assert bad_pattern["_rc"] != 0 and "not a valid regular expression" in bad_pattern["msg"]
     assert not host.file(KILL).exists

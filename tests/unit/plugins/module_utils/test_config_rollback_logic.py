@@ -190,3 +190,11 @@ def test_lkg_message():
     assert message.startswith("last-known-good of config/s.yaml")
     assert "deploy 42 healthy" in message and ("Content matches commit %s." % ("c" * 40)) in message
     assert "matches no commit" in cr.lkg_message("config/s.yaml")
+
+
+def test_validator_dirs_are_the_top_dirs_of_repo_scripts():
+    files = {"tools/validate_config.py", "bin/check"}
+    assert cr.validator_dirs(["uv", "run", "python", "tools/validate_config.py"], files.__contains__) == ["tools"]
+    assert cr.validator_dirs(["python3", "./tools//validate_config.py", "--x", "/usr/bin/y", "bin/check"], files.__contains__) == ["tools", "bin"]
+    assert cr.validator_dirs(["python3", "tools/missing.py", "../tools/validate_config.py"], files.__contains__) == []
+    assert cr.validator_dirs(None, files.__contains__) == []

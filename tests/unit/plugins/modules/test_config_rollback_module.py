@@ -15,9 +15,10 @@ from ansible_collections.quantops.runbooks.plugins.module_utils import _config_g
 from ansible_collections.quantops.runbooks.plugins.modules import config_known_good, config_rollback
 
 CFG = "config/strategy_overrides.yaml"
-V1 = b"engine:\n  interval: 5m\n  symbols: [BTC, ETH]\ntrade:\n  leverage: 3\n"
-V2 = b"engine:\n  interval: 5m\n  symbols: [BTC, ETH]\ntrade:\n  leverage: 5\n"
-BAD = b"engine:\n  interval: 1m\n  symbols: [BTC, ETH]\ntrade:\n  leverage: 5\nexperimental: true\n"
+# the real config's shape: the non-reloadable key is global.engine.interval
+V1 = b"global:\n  engine:\n    interval: 5m\n  trade:\n    leverage: 3\n"
+V2 = b"global:\n  engine:\n    interval: 5m\n  trade:\n    leverage: 5\n"
+BAD = b"global:\n  engine:\n    interval: 1m\n  trade:\n    leverage: 5\nexperimental: true\n"
 # A validator that refuses the config when it holds the key `experimental`, reading it relative to its cwd.
 REFUSE_EXPERIMENTAL = [sys.executable, "-c", (
     "import sys; text = open('config/strategy_overrides.yaml').read(); "
@@ -109,8 +110,8 @@ def test_bad_commit_is_rolled_back_staged_and_idempotent(repo, capsys, isolated)
     assert oct(os.stat(repo / CFG).st_mode & 0o777) == "0o640"
     assert (result["from_commit"], result["to_commit"]) == (bad, v2)
     assert result["to_blob"] == git(repo, "rev-parse", "%s:%s" % (v2, CFG)).strip()
-    assert result["changed_keys"] == ["engine.interval", "experimental"]
-    assert result["restart_required"] and result["restart_keys_changed"] == ["engine.interval"]
+    assert result["changed_keys"] == ["experimental", "global.engine.interval"]
+    assert result["restart_required"] and result["restart_keys_changed"] == ["global.engine.interval"]
     assert result["validation"]["rc"] == 0 and result["validation"]["stdout"] == "config OK\n"
     assert result["validation_skipped"] is None and not result["local_edits"]
     assert [h["subject"] for h in result["history"]] == ["bad: interval 1m", "v2: leverage 5", "v1: initial config"]
@@ -129,7 +130,7 @@ def test_bad_commit_is_rolled_back_staged_and_idempotent(repo, capsys, isolated)
     second = rollback(capsys, repo, to=v1)
     assert second["rc"] == 0 and second["changed"] and not second["local_edits"]
     assert (repo / CFG).read_bytes() == V1 and second["from_commit"] == v2
-    assert second["changed_keys"] == ["trade.leverage"] and not second["restart_required"]
+    assert second["changed_keys"] == ["global.trade.leverage"] and not second["restart_required"]
     assert git(repo, "diff", "--cached", "--name-only").split() == [CFG]
 
 
@@ -141,7 +142,7 @@ def test_check_and_diff_mode_write_nothing(repo, capsys):
     assert result["validation_skipped"] == "check mode"
     assert result["diff"]["before"] == BAD.decode() and result["diff"]["after"] == V1.decode()
     assert CFG in result["diff"]["before_header"] and v1 in result["diff"]["after_header"]
-    assert result["changed_keys"] == ["engine.interval", "experimental", "trade.leverage"]
+    assert result["changed_keys"] == ["experimental", "global.engine.interval", "global.trade.leverage"]
     assert state(repo) == before
 
 
