@@ -1,9 +1,7 @@
-"""Logging, environment parsing, intervals, paths and SQLite helpers shared by the daemons and tools."""
+"""Environment parsing, intervals, paths and SQLite helpers shared by the daemons and tools of the stand-in."""
 
-import json
 import os
 import signal
-import socket
 import sqlite3
 import sys
 import threading
@@ -17,15 +15,12 @@ INTERVALS = {
 }
 HOUR_MS = 3_600_000
 KEEP_BARS = 5000  # what Hyperliquid backfills; the sidecar prunes to this many bars per symbol
-KILL_MODES = ("off", "close_only", "halt_all")  # least to most restrictive
-DEFAULT_CONFIG = os.path.join("config", "strategy_overrides.yaml")
-TRADING_DBS = {"paper": "trading_engine.db", "live": "trading_engine_live.db"}
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the real code resolves defaults from the repo, not the cwd
 
 
-def log(level, msg):
-    """One line per event, flushed at once: INFO to stdout, WARNING/ERROR to stderr (journald keeps both)."""
-    stream = sys.stdout if level == "INFO" else sys.stderr
-    print(f"{level} {msg}", file=stream, flush=True)
+def log(msg, *, err=False):
+    """One line per event, flushed at once (journald adds the timestamps)."""
+    print(msg, file=sys.stderr if err else sys.stdout, flush=True)
 
 
 def now_ms():
@@ -42,38 +37,53 @@ def env_str(name, default=""):
 
 
 def env_num(name, default, cast=float, minimum=None):
+    """Number from the environment; unset, empty or invalid -> default (silently, like the real code); clamped to minimum."""
     raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
     try:
-        value = cast(raw)
+        value = cast(float(raw)) if raw else default
     except ValueError:
-        log("WARNING", f"{name}={raw!r} is not a valid {cast.__name__}; using default {default}")
-        return default
-    if minimum is not None and value < minimum:
-        log("WARNING", f"{name}={raw} is below the minimum {minimum}; using {minimum}")
-        return minimum
-    return value
+        value = default
+    return value if minimum is None else max(minimum, value)
 
 
-def env_list(name, default):
-    """Comma list; unset -> default, set but empty -> [] (so an empty value can switch a feature off)."""
+def env_list(name, default=""):
     raw = os.environ.get(name)
-    if raw is None:
-        raw = default
-    return [item.strip() for item in raw.split(",") if item.strip()]
+    return [item.strip() for item in (default if raw is None else raw).split(",") if item.strip()]
 
 
-def env_flag(name):
-    return env_str(name).lower() in ("1", "true", "yes", "on")
+def env_flag(name, default=False):
+    """The real `_env_bool`: unset -> default; set -> true only for 1/true/yes/y/on."""
+    raw = os.environ.get(name)
+    return default if raw is None else raw.strip().lower() in ("1", "true", "yes", "y", "on")
 
 
-def candles_dir():
-    return env_str("AI_QUANT_CANDLES_DB_DIR") or "candles_dbs"
+def trading_db_path():
+    """The engine's DB: AI_QUANT_DB_PATH, default <repo>/trading_engine.db (strategy/mei_alpha_v1.py DB_PATH)."""
+    return os.environ.get("AI_QUANT_DB_PATH") or os.path.join(REPO_ROOT, "trading_engine.db")
 
 
-def candles_db_path(interval):
-    return os.path.join(candles_dir(), f"candles_{interval}.db")
+def paper_db_path():
+    """Paper DB as the real tools/monitor find it (AI_QUANT_PAPER_DB_PATH, default <repo>/trading_engine.db)."""
+    return os.environ.get("AI_QUANT_PAPER_DB_PATH") or os.path.join(REPO_ROOT, "trading_engine.db")
+
+
+def live_db_path():
+    return os.environ.get("AI_QUANT_LIVE_DB_PATH") or os.path.join(REPO_ROOT, "trading_engine_live.db")
+
+
+def candles_dir(for_sidecar=False):
+    """AI_QUANT_CANDLES_DB_DIR, else <dir of the market/trading DB>/candles_dbs (the sidecar's default base is market_data.db)."""
+    raw = env_str("AI_QUANT_CANDLES_DB_DIR")
+    if raw:
+        return raw
+    base = os.environ.get("AI_QUANT_MARKET_DB_PATH") or os.environ.get("AI_QUANT_DB_PATH")
+    if not base:
+        base = "market_data.db" if for_sidecar else os.path.join(REPO_ROOT, "trading_engine.db")
+    return os.path.join(os.path.dirname(base if for_sidecar else os.path.abspath(base)), "candles_dbs")
+
+
+def candles_db_path(interval, directory=None):
+    return os.path.join(directory or candles_dir(), f"candles_{interval}.db")
 
 
 def candle_db_files(directory=None):
@@ -87,28 +97,27 @@ def candle_db_files(directory=None):
 
 
 def funding_db_path():
-    return os.path.join(candles_dir(), "funding_rates.db")
+    return os.path.join(REPO_ROOT, "candles_dbs", "funding_rates.db")
 
 
-def bbo_db_path():
-    return env_str("AI_QUANT_BBO_SNAPSHOTS_DB_PATH") or os.path.join(candles_dir(), "bbo_snapshots.db")
-
-
-def sidecar_symbols():
-    return [s.upper() for s in env_list("AI_QUANT_SIDECAR_SYMBOLS", "BTC,ETH,SOL")]
+def bbo_db_path(for_sidecar=True):
+    return env_str("AI_QUANT_BBO_SNAPSHOTS_DB_PATH") or os.path.join(candles_dir(for_sidecar).rstrip("/"), "bbo_snapshots.db")
 
 
 def sidecar_sock_path():
-    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
-    return env_str("AI_QUANT_WS_SIDECAR_SOCK") or os.path.join(runtime_dir, "openclaw-ai-quant-ws.sock")
+    """AI_QUANT_WS_SIDECAR_SOCK, else $XDG_RUNTIME_DIR/openclaw-ai-quant-ws.sock, else /tmp/openclaw-ai-quant-ws.sock."""
+    raw = os.environ.get("AI_QUANT_WS_SIDECAR_SOCK")
+    if raw:
+        return raw
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "").strip()
+    return os.path.join(xdg, "openclaw-ai-quant-ws.sock") if xdg else "/tmp/openclaw-ai-quant-ws.sock"
 
 
-def connect_rw(path):
+def connect_rw(path, timeout=10.0):
     """Writer connection: WAL journal and a busy timeout so readers and writers can share the file."""
     if os.path.dirname(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-    conn = sqlite3.connect(path, timeout=10)
-    conn.execute("PRAGMA busy_timeout=10000")
+    conn = sqlite3.connect(path, timeout=timeout)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
@@ -120,32 +129,15 @@ def connect_ro(path):
         raise FileNotFoundError(f"no such database: {path}")
     uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
     conn = sqlite3.connect(uri, uri=True, timeout=10)
-    conn.execute("PRAGMA busy_timeout=10000")
     conn.row_factory = sqlite3.Row
     return conn
 
 
-def query_sidecar(path, request=None, timeout=1.0):
-    """Ask the WS sidecar for its one-line JSON status; raises OSError/ValueError when it is unreachable."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(path)
-        sock.sendall((json.dumps(request or {"op": "status"}) + "\n").encode())
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data.decode() or "null")
-
-
-def stop_event_on_signals(name):
-    """Return an Event set by SIGTERM/SIGINT (logged once); daemons poll it and shut down cleanly."""
+def stop_event_on_signals():
+    """Return an Event set by SIGTERM/SIGINT; daemons poll it and shut down cleanly."""
     stop = threading.Event()
 
     def handler(signum, frame):
-        log("INFO", f"{name}: received {signal.Signals(signum).name}, shutting down")
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)

@@ -1,105 +1,139 @@
-"""Strategy config (config/strategy_overrides.yaml): load, validate, hash. Shared by the trader, the tools and the backtester."""
+"""Strategy YAML (config/strategy_overrides.yaml) in the real shape, loaded and hot-reloaded like engine/strategy_manager.py.
 
+Shape: `global: {trade: {...}, indicators: {...}, engine: {...}}`, optional `symbols: {SYM: {...}}` and `live: {...}`.
+Merged config of a symbol = DEFAULTS <- global <- symbols.SYM (<- live, or live.global/live.symbols.SYM, in live/dry_live).
+"""
+
+import copy
 import hashlib
-import math
-import re
+import json
+import os
+import threading
 
 import yaml
 
-from openclaw_standin.common import INTERVALS
+from openclaw_standin.common import REPO_ROOT
 
-SYMBOL_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
-
-# section -> key -> (type, minimum, maximum); every key is required ("YAML fully explicit") and unknown keys are rejected.
-NUM = "number"
-SCHEMA = {
-    "engine": {"interval": ("interval", None, None), "symbols": ("symbols", None, None), "lookback_bars": (int, 50, 5000)},
-    "trade": {"leverage": (NUM, 1, 50), "size_pct": (NUM, 0.01, 100), "max_open_positions": (int, 1, 50), "allow_short": (bool, None, None)},
-    "indicators": {
-        "ema_fast": (int, 2, 500), "ema_slow": (int, 3, 1000), "rsi_period": (int, 2, 100),
-        "rsi_overbought": (NUM, 50, 100), "rsi_oversold": (NUM, 0, 50),
+# The stand-in's key set, with the real code's defaults for these keys (strategy/mei_alpha_v1.py _DEFAULT_STRATEGY_CONFIG,
+# which tools/validate_config.py compares with the Rust defaults; for these keys both agree).
+DEFAULTS = {
+    "trade": {
+        "allocation_pct": 0.03,         # margin per entry, fraction of equity
+        "leverage": 3.0,
+        "max_open_positions": 20,
+        "slippage_bps": 10.0,
+        "sl_atr_mult": 2.0,
+        "tp_atr_mult": 4.0,
+        "reef_long_rsi_block_gt": 70.0,  # no long entry above this RSI
+        "reef_short_rsi_block_lt": 30.0,  # no short entry below this RSI
     },
-    "risk": {"stop_loss_pct": (NUM, 0.1, 50), "take_profit_pct": (NUM, 0.1, 500), "fee_bps": (NUM, 0, 100)},
+    "indicators": {
+        "ema_fast_window": 20,
+        "ema_slow_window": 50,
+        "rsi_window": 14,
+        "atr_window": 14,
+    },
 }
 
 
-class ConfigError(Exception):
-    """The config cannot be used; str(error) is a one-line reason."""
+def default_yaml_path():
+    """AI_QUANT_STRATEGY_YAML, default <repo>/config/strategy_overrides.yaml (resolved from the code, not the cwd)."""
+    return os.environ.get("AI_QUANT_STRATEGY_YAML", os.path.join(REPO_ROOT, "config", "strategy_overrides.yaml"))
 
 
-def file_hash(data):
-    return hashlib.sha256(data).hexdigest()[:12]
-
-
-def _check_value(name, value, kind, low, high):
-    if kind == "interval":
-        if not isinstance(value, str) or value not in INTERVALS:
-            raise ConfigError(f"{name}: {value!r} is not a Hyperliquid interval ({', '.join(INTERVALS)})")
-    elif kind == "symbols":
-        if not isinstance(value, list) or not value:
-            raise ConfigError(f"{name}: must be a non-empty list of symbols")
-        for sym in value:
-            if not isinstance(sym, str) or not SYMBOL_RE.match(sym):
-                raise ConfigError(f"{name}: invalid symbol {sym!r}")
-        if len(set(value)) != len(value):
-            raise ConfigError(f"{name}: duplicate symbols")
-    elif kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name}: must be true or false, got {value!r}")
-    else:
-        ok = isinstance(value, int) if kind is int else isinstance(value, (int, float))
-        if not ok or isinstance(value, bool):
-            raise ConfigError(f"{name}: must be {'an integer' if kind is int else 'a number'}, got {value!r}")
-        if math.isnan(value) or not low <= value <= high:
-            raise ConfigError(f"{name}: {value} out of range [{low}, {high}]")
-
-
-def validate(cfg):
-    """Raise ConfigError for the first problem found; return cfg when it is usable."""
-    if not isinstance(cfg, dict):
-        raise ConfigError("top level must be a mapping")
-    unknown = sorted(set(cfg) - set(SCHEMA))
-    if unknown:
-        raise ConfigError(f"unknown section(s): {', '.join(map(str, unknown))}")
-    for section, keys in SCHEMA.items():
-        body = cfg.get(section)
-        if not isinstance(body, dict):
-            raise ConfigError(f"missing required section: {section}")
-        unknown = sorted(set(body) - set(keys))
-        if unknown:
-            raise ConfigError(f"unknown key(s): {', '.join(f'{section}.{k}' for k in unknown)}")
-        for key, (kind, low, high) in keys.items():
-            if key not in body:
-                raise ConfigError(f"missing required key: {section}.{key}")
-            _check_value(f"{section}.{key}", body[key], kind, low, high)
-    ind = cfg["indicators"]
-    if ind["ema_fast"] >= ind["ema_slow"]:
-        raise ConfigError(f"indicators.ema_fast ({ind['ema_fast']}) must be < indicators.ema_slow ({ind['ema_slow']})")
-    if ind["rsi_oversold"] >= ind["rsi_overbought"]:
-        raise ConfigError("indicators.rsi_oversold must be < indicators.rsi_overbought")
-    return cfg
-
-
-def load(path):
-    """Return (config dict, short sha256 of the file); raise ConfigError with a one-line reason."""
+def sha1_json(obj):
+    """engine/utils.py sha1_json: sha1 of the canonical JSON (sorted keys, compact, UTF-8), repr() when not JSON-able."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        cfg = yaml.safe_load(data)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"YAML parse error{where}: {problem}") from exc
-    return validate(cfg), file_hash(data)
+        data = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except Exception:  # noqa: BLE001 - same fallback as the real helper (e.g. YAML dates)
+        data = repr(obj).encode("utf-8")
+    return hashlib.sha1(data).hexdigest()
 
 
-def load_or_defaults(path):
-    """For read-only helpers (dump-indicators): the config when it exists and is valid, else None."""
+def load_yaml(path):
+    """Missing file -> {}; empty or non-mapping document -> {}; a parse error raises (yaml.YAMLError)."""
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle) or {}
+    return data if isinstance(data, dict) else {}
+
+
+def deep_merge(base, override):
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return base
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _mtime(path):
     try:
-        return load(path)[0]
-    except ConfigError:
+        return os.path.getmtime(path)
+    except OSError:
         return None
+
+
+class StrategyManager:
+    """Reload only when the file's mtime is strictly greater than the loaded one (or the file appeared/disappeared);
+    a YAML error keeps the previous config and the previous mtime (so it is retried next loop). Never logs."""
+
+    def __init__(self, path=None):
+        self.path = path or default_yaml_path()
+        self.lock = threading.RLock()
+        self.mtime = None
+        self.overrides = {}
+        self.overrides_sha1 = ""
+        self.version = None  # strategy_changelog.json is not modelled: the heartbeat shows version=n/a
+        self.maybe_reload(force=True)
+
+    def maybe_reload(self, force=False):
+        mtime = _mtime(self.path)
+        with self.lock:
+            if not force:
+                if mtime is None:
+                    needed = self.mtime is not None
+                elif self.mtime is None:
+                    needed = True
+                else:
+                    needed = mtime > self.mtime
+                if not needed:
+                    return
+            try:
+                overrides = load_yaml(self.path)
+                digest = sha1_json(overrides)
+            except Exception:  # noqa: BLE001 - fail open, silently, like the real manager
+                return
+            self.mtime, self.overrides, self.overrides_sha1 = mtime, overrides, digest
+
+    def get_config(self, symbol, mode="paper"):
+        with self.lock:
+            cfg, overrides = copy.deepcopy(DEFAULTS), copy.deepcopy(self.overrides)
+        deep_merge(cfg, overrides.get("global") or {})
+        deep_merge(cfg, (overrides.get("symbols") or {}).get((symbol or "").upper()) or {})
+        if mode in ("live", "dry_live"):
+            live = overrides.get("live") or {}
+            if isinstance(live, dict):
+                if "global" in live or "symbols" in live:
+                    deep_merge(cfg, live.get("global") or {})
+                    deep_merge(cfg, (live.get("symbols") or {}).get((symbol or "").upper()) or {})
+                else:
+                    deep_merge(cfg, live)
+        for key in ("trade", "indicators", "filters", "thresholds"):
+            if not isinstance(cfg.get(key), dict):
+                cfg[key] = {}
+        return cfg
+
+
+def flatten(tree, prefix=""):
+    out = {}
+    for key, value in tree.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(flatten(value, name))
+        else:
+            out[name] = value
+    return out

@@ -1,127 +1,152 @@
-"""RiskManager pieces of the trader: the kill switch (env + polled file + drawdown trip) and the order rate limits."""
+"""RiskManager as engine/risk.py: kill switch (env + file, sticky, silent), token-bucket rate limits, drawdown kill.
+
+Only the live and dry_live engines have one (engine/daemon.py); paper has none.
+"""
 
 import collections
+import os
+import time
 
-from openclaw_standin.common import KILL_MODES, env_num, env_str, log
-
-WINDOW_MS = 60_000  # every limit below is per rolling minute (the notional window too)
-
-
-def _rank(mode):
-    return KILL_MODES.index(mode)
+from openclaw_standin.engine_db import log_audit_event
 
 
-class KillSwitch:
-    """Effective mode = the most restrictive of env (read at start), file (polled) and risk (drawdown trip, sticky until restart).
+def _env_float(name, default):
+    raw = os.environ.get(name)
+    if raw is None:
+        return float(default)
+    try:
+        return float(raw.strip())
+    except ValueError:
+        return float(default)
 
-    File content, stripped and case-insensitive: close_only | halt_all; file absent -> no file kill; empty or other content ->
-    warning, the previous file mode is kept (a half-written file must not lift a kill). Unknown env values fail safe to halt_all.
-    """
 
-    def __init__(self, record):
-        self.record = record  # callable(previous, mode, source) storing the transition
-        self.path = env_str("AI_QUANT_KILL_SWITCH_FILE")
-        self.modes = {"env": "off", "file": "off", "risk": "off"}
-        self.sources = {"env": "env", "file": f"file:{self.path}", "risk": "risk:max_drawdown"}
-        self.bad_content = None
-        raw = env_str("AI_QUANT_KILL_SWITCH").lower()
-        if raw in ("close_only", "halt_all"):
-            self.modes["env"] = raw
-        elif raw:
-            log("WARNING", f"kill switch: AI_QUANT_KILL_SWITCH={raw!r} is not close_only|halt_all; failing safe to halt_all")
-            self.modes["env"] = "halt_all"
-        self.poll_file()
-        self.mode, self.source = self._effective()
+class TokenBucket:
+    def __init__(self, per_min):
+        self.capacity = max(0.0, per_min)
+        self.refill_per_s = self.capacity / 60.0
+        self.tokens, self.last = self.capacity, time.monotonic()
 
-    def _effective(self):
-        name = max(self.modes, key=lambda k: _rank(self.modes[k]))
-        return self.modes[name], self.sources[name]
+    def allow(self, cost=1.0):
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.last) * self.refill_per_s)
+        self.last = now
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return True
+        return False
 
-    def startup(self, previous):
-        """At start: log the mode when a kill is active; record it (and a kill lifted while the trader was down)."""
-        if self.mode != "off":
-            log("WARNING", f"kill switch: {self.mode} (source={self.source})")
-            self.record(previous, self.mode, self.source)
-        elif previous != "off":
-            log("INFO", f"kill switch: {previous} -> off (source=startup)")
-            self.record(previous, "off", "startup")
 
-    def poll_file(self):
-        if not self.path:
-            return
+class RiskManager:
+    def __init__(self, db_path):
+        self.db_path = db_path
+        self.kill_mode, self.kill_reason, self.kill_since_s = "off", None, None
+        self.kill_file = os.environ.get("AI_QUANT_KILL_SWITCH_FILE", "")
+        self.entry_bucket = TokenBucket(max(1.0, _env_float("AI_QUANT_RISK_MAX_ENTRY_ORDERS_PER_MIN", 30.0)))
+        self.entry_symbol_per_min = max(1.0, _env_float("AI_QUANT_RISK_MAX_ENTRY_ORDERS_PER_MIN_PER_SYMBOL", 6.0))
+        self.entry_symbol_events = collections.defaultdict(collections.deque)
+        self.exit_bucket = TokenBucket(max(1.0, _env_float("AI_QUANT_RISK_MAX_EXIT_ORDERS_PER_MIN", 120.0)))
+        self.cancel_bucket = TokenBucket(max(1.0, _env_float("AI_QUANT_RISK_MAX_CANCELS_PER_MIN", 120.0)))
+        self.notional_window_s = max(10.0, _env_float("AI_QUANT_RISK_NOTIONAL_WINDOW_S", 60.0))
+        self.max_notional = max(0.0, _env_float("AI_QUANT_RISK_MAX_NOTIONAL_PER_WINDOW_USD", 0.0))
+        self.notional_events = collections.deque()
+        raw_gap = os.environ.get("AI_QUANT_RISK_MIN_ORDER_GAP_MS")
         try:
-            with open(self.path, encoding="utf-8", errors="replace") as handle:
-                content = handle.read(4096).strip()
-        except FileNotFoundError:
-            self.modes["file"], self.bad_content = "off", None
+            self.min_order_gap_ms = 0 if raw_gap is None else int(max(0.0, float(raw_gap.strip())))
+        except ValueError:
+            self.min_order_gap_ms = 0
+        self.last_order_ts_ms = None
+        self.max_drawdown_pct = max(0.0, _env_float("AI_QUANT_RISK_MAX_DRAWDOWN_PCT", 0.0))
+        self.equity_peak = None
+
+    def kill(self, mode="close_only", reason="manual"):
+        mode = str(mode or "close_only").strip().lower()
+        self.kill_mode = mode if mode in ("close_only", "halt_all") else "close_only"
+        self.kill_reason, self.kill_since_s = str(reason or "manual"), time.time()
+
+    def refresh(self, equity=None):
+        """Env first, then the file; each hit calls kill() (so the last one wins). Nothing ever clears the kill."""
+        raw = os.environ.get("AI_QUANT_KILL_SWITCH", "").strip().lower()
+        if raw in ("1", "true", "yes", "y", "on", "close_only", "close"):
+            self.kill("close_only", "env")
+        elif raw in ("halt", "halt_all", "2", "stop", "full"):
+            self.kill("halt_all", "env")
+        kill_file = os.environ.get("AI_QUANT_KILL_SWITCH_FILE", "").strip() or self.kill_file
+        if kill_file and os.path.exists(kill_file):
+            mode = "close_only"
+            try:
+                with open(kill_file, encoding="utf-8") as handle:
+                    text = (handle.read() or "").strip().lower()
+                if "halt" in text or "full" in text:
+                    mode = "halt_all"
+            except (OSError, UnicodeDecodeError):
+                pass
+            self.kill(mode, f"file:{kill_file}")
+        self._refresh_drawdown(equity)
+
+    def _refresh_drawdown(self, equity):
+        if self.max_drawdown_pct <= 0 or equity is None or equity <= 0:
             return
-        except OSError as exc:
-            content = f"<unreadable: {exc.strerror}>"
-        if content.lower() in ("close_only", "halt_all"):
-            self.modes["file"], self.bad_content = content.lower(), None
-        elif content != self.bad_content:
-            self.bad_content = content
-            what = f"unrecognised content {content[:40]!r}" if content else "empty file"
-            log("WARNING", f"kill switch file {self.path}: {what}; keeping file mode {self.modes['file']}")
+        if self.equity_peak is None or equity > self.equity_peak:
+            self.equity_peak = equity
+            return
+        dd = max(0.0, (self.equity_peak - equity) / self.equity_peak) * 100.0
+        if dd >= self.max_drawdown_pct:
+            self.kill("close_only", f"drawdown:{dd:.2f}%")
+            log_audit_event(self.db_path, "SYSTEM", "RISK_KILL_DRAWDOWN", level="warn",
+                            data={"drawdown_pct": dd, "equity": float(equity), "peak": float(self.equity_peak)})
 
-    def trip(self, reason):
-        if self.modes["risk"] != "halt_all":
-            self.modes["risk"], self.sources["risk"] = "halt_all", f"risk:{reason}"
+    def allow_order(self, *, symbol, action, notional_usd, intent_id=None, reduce_risk=False):
+        """-> (allowed, reason). Blocks write a RISK_BLOCK audit event."""
+        sym, ac = str(symbol or "").strip().upper(), str(action or "").strip().upper()
+        if self.kill_mode == "halt_all":
+            return self._block("halt_all", sym, ac, intent_id)
+        if self.kill_mode == "close_only" and not reduce_risk and ac in ("OPEN", "ADD"):
+            return self._block("close_only", sym, ac, intent_id)
+        if self.min_order_gap_ms > 0 and self.last_order_ts_ms is not None and int(time.time() * 1000) - self.last_order_ts_ms < self.min_order_gap_ms:
+            return self._block("min_order_gap", sym, ac, intent_id)
+        if not reduce_risk and ac in ("OPEN", "ADD"):
+            if not self.entry_bucket.allow():
+                return self._block("entry_rate", sym, ac, intent_id)
+            events = self._prune(self.entry_symbol_events[sym], 60.0)
+            if sym and len(events) >= int(self.entry_symbol_per_min):
+                return self._block("entry_rate_symbol", sym, ac, intent_id)
+            if self.max_notional > 0:
+                self._prune_notional()
+                if sum(n for _, n in self.notional_events) + abs(notional_usd or 0.0) > self.max_notional:
+                    return self._block("entry_notional_rate", sym, ac, intent_id)
+        if (reduce_risk or ac in ("CLOSE", "REDUCE")) and not self.exit_bucket.allow():
+            return self._block("exit_rate", sym, ac, intent_id)
+        return True, "ok"
 
-    def update(self):
-        """Recompute the effective mode; log and record every transition. Returns the mode."""
-        new, source = self._effective()
-        if new != self.mode:
-            if _rank(new) < _rank(self.mode):  # a kill was lifted or relaxed: name the source that changed
-                source = self.source
-            log("WARNING", f"kill switch: {self.mode} -> {new} (source={source})")
-            self.record(self.mode, new, source)
-        self.mode, self.source = new, self._effective()[1]
-        return self.mode
+    def allow_cancel(self, *, symbol, exchange_order_id=None):
+        if not self.cancel_bucket.allow():
+            return self._block("cancel_rate", str(symbol or "").upper(), "CANCEL", exchange_order_id)
+        return True, "ok"
 
+    def note_order_sent(self, *, symbol, action, notional_usd, reduce_risk=False):
+        self.last_order_ts_ms = int(time.time() * 1000)
+        sym, ac = str(symbol or "").strip().upper(), str(action or "").strip().upper()
+        if not reduce_risk and ac in ("OPEN", "ADD"):
+            self.entry_symbol_events[sym].append(time.time())
+            self._prune(self.entry_symbol_events[sym], 60.0)
+            if self.max_notional > 0:
+                self.notional_events.append((time.time(), abs(notional_usd or 0.0)))
+                self._prune_notional()
 
-class RateLimits:
-    """AI_QUANT_RISK_* limits over a rolling minute; check() returns the name of the violated limit or None."""
+    @staticmethod
+    def _prune(events, window_s):
+        cutoff = time.time() - window_s
+        while events and events[0] < cutoff:
+            events.popleft()
+        return events
 
-    def __init__(self):
-        self.max_entry = env_num("AI_QUANT_RISK_MAX_ENTRY_ORDERS_PER_MIN", 30, int, 0)
-        self.max_entry_symbol = env_num("AI_QUANT_RISK_MAX_ENTRY_ORDERS_PER_MIN_PER_SYMBOL", 6, int, 0)
-        self.max_exit = env_num("AI_QUANT_RISK_MAX_EXIT_ORDERS_PER_MIN", 120, int, 0)
-        self.max_cancel = env_num("AI_QUANT_RISK_MAX_CANCELS_PER_MIN", 120, int, 0)
-        self.max_notional = env_num("AI_QUANT_RISK_MAX_NOTIONAL_PER_WINDOW_USD", 0.0, float, 0.0)
-        self.min_gap_ms = env_num("AI_QUANT_RISK_MIN_ORDER_GAP_MS", 0, int, 0)
-        self.max_drawdown_pct = env_num("AI_QUANT_RISK_MAX_DRAWDOWN_PCT", 0.0, float, 0.0)
-        self.events = collections.deque()  # (ts_ms, kind, symbol, notional); kind: entry | exit | cancel
-        self.last_order_ms = 0
+    def _prune_notional(self):
+        cutoff = time.time() - self.notional_window_s
+        while self.notional_events and self.notional_events[0][0] < cutoff:
+            self.notional_events.popleft()
 
-    def describe(self):
-        return (f"entry/min={self.max_entry} entry/min/symbol={self.max_entry_symbol} exit/min={self.max_exit} cancel/min={self.max_cancel} "
-                f"notional/window={self.max_notional or 'off'} min_gap_ms={self.min_gap_ms or 'off'} max_drawdown_pct={self.max_drawdown_pct or 'off'}")
-
-    def seed(self, rows):
-        for ts_ms, kind, symbol, notional in rows:
-            self.events.append((ts_ms, kind, symbol, notional))
-            self.last_order_ms = max(self.last_order_ms, ts_ms)
-
-    def check(self, kind, symbol, notional, now):
-        while self.events and self.events[0][0] <= now - WINDOW_MS:
-            self.events.popleft()
-        same = [e for e in self.events if e[1] == kind]
-        if kind == "cancel":
-            return "max_cancels_per_min" if len(same) >= self.max_cancel else None
-        if self.min_gap_ms and now - self.last_order_ms < self.min_gap_ms:
-            return "min_order_gap_ms"
-        if kind == "exit":
-            return "max_exit_orders_per_min" if len(same) >= self.max_exit else None
-        if len(same) >= self.max_entry:
-            return "max_entry_orders_per_min"
-        if sum(1 for e in same if e[2] == symbol) >= self.max_entry_symbol:
-            return "max_entry_orders_per_min_per_symbol"
-        if self.max_notional and sum(e[3] for e in same) + notional > self.max_notional:
-            return "max_notional_per_window_usd"
-        return None
-
-    def note(self, kind, symbol, notional, now):
-        self.events.append((now, kind, symbol, notional))
-        if kind != "cancel":
-            self.last_order_ms = now
+    def _block(self, code, sym, action, intent_id):
+        reason = f"{code}:{self.kill_reason or 'manual'}" if code in ("close_only", "halt_all") else code
+        log_audit_event(self.db_path, sym or "SYSTEM", "RISK_BLOCK", level="warn",
+                        data={"code": code, "action": action, "intent_id": intent_id, "kill_mode": self.kill_mode, "kill_reason": self.kill_reason})
+        return False, reason

@@ -1,28 +1,90 @@
-"""SQLite schemas of the market-data DBs (written by the WS sidecar) and the trading DBs (written by the trader)."""
+"""SQLite schemas: market-data DBs (WS sidecar) and trading DBs (engine).
+
+Real DDL (same columns, written from the real code's description): candles + bbo_snapshots (ws_sidecar/src/main.rs
+ensure_db / ensure_bbo_snapshots_db), funding_rates (tools/fetch_funding_rates.py), runtime_logs (engine/sqlite_logger.py),
+audit_events (strategy/mei_alpha_v1.py ensure_db), oms_intents (engine/oms.py). orders/fills/positions/account are the
+stand-in's own simulated-execution tables (the real bot keeps trades/position_state and the exchange's books instead).
+"""
 
 CANDLES = """
 CREATE TABLE IF NOT EXISTS candles (
-    symbol TEXT, interval TEXT, t INTEGER, t_close INTEGER,
-    o REAL, h REAL, l REAL, c REAL, v REAL, n INTEGER,
+    symbol TEXT NOT NULL, interval TEXT NOT NULL, t INTEGER NOT NULL, t_close INTEGER,
+    o REAL, h REAL, l REAL, c REAL, v REAL, n INTEGER, updated_at TEXT,
     PRIMARY KEY (symbol, interval, t)
 );
+CREATE INDEX IF NOT EXISTS idx_candles_symbol_interval_t ON candles(symbol, interval, t);
 """
 
 FUNDING = """
 CREATE TABLE IF NOT EXISTS funding_rates (
-    symbol TEXT, time INTEGER, funding_rate REAL, premium REAL,
+    symbol TEXT NOT NULL, time INTEGER NOT NULL, funding_rate REAL NOT NULL, premium REAL,
     PRIMARY KEY (symbol, time)
 );
 """
 
 BBO = """
 CREATE TABLE IF NOT EXISTS bbo_snapshots (
-    symbol TEXT, ts_ms INTEGER, bid REAL, bid_sz REAL, ask REAL, ask_sz REAL
+    symbol TEXT NOT NULL, ts_ms INTEGER NOT NULL, bid REAL NOT NULL, ask REAL NOT NULL, mid REAL NOT NULL, updated_at TEXT,
+    PRIMARY KEY (symbol, ts_ms)
 );
-CREATE INDEX IF NOT EXISTS idx_bbo_snapshots_symbol_ts ON bbo_snapshots (symbol, ts_ms);
+CREATE INDEX IF NOT EXISTS idx_bbo_snapshots_ts_ms ON bbo_snapshots(ts_ms);
 """
 
-TRADING = """
+RUNTIME_LOGS = """
+CREATE TABLE IF NOT EXISTS runtime_logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts_ms INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    pid INTEGER,
+    mode TEXT,
+    stream TEXT,
+    level TEXT,
+    message TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_runtime_logs_ts_ms ON runtime_logs(ts_ms);
+CREATE INDEX IF NOT EXISTS idx_runtime_logs_mode_ts_ms ON runtime_logs(mode, ts_ms);
+"""
+
+AUDIT_EVENTS = """
+CREATE TABLE IF NOT EXISTS audit_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    timestamp TEXT,
+    symbol TEXT,
+    event TEXT,
+    level TEXT,
+    data_json TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_audit_events_ts ON audit_events(timestamp);
+CREATE INDEX IF NOT EXISTS idx_audit_events_symbol_ts ON audit_events(symbol, timestamp);
+"""
+
+OMS_INTENTS = """
+CREATE TABLE IF NOT EXISTS oms_intents (
+    intent_id TEXT PRIMARY KEY,
+    created_ts_ms INTEGER NOT NULL,
+    sent_ts_ms INTEGER,
+    symbol TEXT NOT NULL,
+    action TEXT NOT NULL,
+    side TEXT NOT NULL,
+    requested_size REAL,
+    requested_notional REAL,
+    entry_atr REAL,
+    leverage REAL,
+    decision_ts_ms INTEGER,
+    strategy_version TEXT,
+    strategy_sha1 TEXT,
+    reason TEXT,
+    confidence TEXT,
+    status TEXT,
+    dedupe_key TEXT,
+    client_order_id TEXT,
+    exchange_order_id TEXT,
+    last_error TEXT,
+    meta_json TEXT
+);
+"""
+
+SIM_TRADING = """
 CREATE TABLE IF NOT EXISTS orders (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts_ms INTEGER NOT NULL,
@@ -53,18 +115,34 @@ CREATE TABLE IF NOT EXISTS positions (
     entry_price REAL NOT NULL,
     opened_ts_ms INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS kill_switch_events (
-    ts_ms INTEGER NOT NULL,
-    previous TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    source TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS account (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     balance_usd REAL NOT NULL,
     equity_usd REAL NOT NULL,
     peak_equity_usd REAL NOT NULL,
-    kill_mode TEXT NOT NULL,
     updated_ts_ms INTEGER NOT NULL
 );
 """
+
+TRADING = AUDIT_EVENTS + RUNTIME_LOGS + OMS_INTENTS + SIM_TRADING
+
+
+def migrate_trading(conn):
+    """Drop what older stand-in versions invented (kill_switch_events, account.kill_mode)."""
+    conn.execute("DROP TABLE IF EXISTS kill_switch_events")
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(account)")]
+    if "kill_mode" in cols:
+        conn.execute("ALTER TABLE account DROP COLUMN kill_mode")
+
+
+def migrate_candles(conn):
+    """Older stand-in candle DBs lack updated_at."""
+    if "updated_at" not in [r[1] for r in conn.execute("PRAGMA table_info(candles)")]:
+        conn.execute("ALTER TABLE candles ADD COLUMN updated_at TEXT")
+
+
+def migrate_bbo(conn):
+    """Older stand-in BBO DBs had (bid_sz, ask_sz) and no mid: the table is a rolling buffer, so start it afresh."""
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(bbo_snapshots)")]
+    if cols and "mid" not in cols:
+        conn.execute("DROP TABLE bbo_snapshots")

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Freshness + anomaly checks of candles_dbs/funding_rates.db (JSON on stdout; summary on stderr; exit 1 on any issue).
+"""Freshness + anomaly checks of candles_dbs/funding_rates.db (JSON on stdout; summary on stderr; exit 2 on any issue).
 
-python3 tools/check_funding_rates_db.py --lookback-hours 72 --max-gap-hours 4 [--symbols BTC,ETH] [--max-abs-rate 0.04]
-Per symbol within the lookback: rows, newest row age, the largest gap (counting from the window start and up to now),
-rows not on the hour, |funding_rate| above --max-abs-rate (Hyperliquid caps at 4 %/h) or NULL.
+python3 tools/check_funding_rates_db.py [--db candles_dbs/funding_rates.db] [--lookback-hours 72 | --lookback-days N] [--max-gap-hours 4]
+    [--symbols BTC,ETH] [--abs-rate-fail 0.02] [--now-ms MS]    (real flag names; the stand-in's checks are a subset of the real ones)
+Exit 0 OK, 2 FAIL (as the real tool). Per symbol within the lookback: rows, newest row age, the largest gap (window start and now count),
+rows not on the hour, |funding_rate| above --abs-rate-fail or NULL.
 """
 
 import argparse
@@ -21,13 +22,19 @@ from openclaw_standin.common import HOUR_MS, connect_ro, funding_db_path, now_ms
 
 def main():
     parser = argparse.ArgumentParser(description="Check funding rates freshness and anomalies.")
-    parser.add_argument("--lookback-hours", type=float, default=72.0)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--lookback-hours", type=float, default=72.0)
+    group.add_argument("--lookback-days", type=float, default=None)
     parser.add_argument("--max-gap-hours", type=float, default=4.0)
-    parser.add_argument("--max-abs-rate", type=float, default=0.04)
+    parser.add_argument("--abs-rate-fail", type=float, default=0.02, dest="max_abs_rate")
+    parser.add_argument("--fail-on-warn", action="store_true", help="accepted (the stand-in has no WARN level)")
+    parser.add_argument("--now-ms", type=int, default=None)
     parser.add_argument("--symbols", help="comma list of symbols that must be present (default: those in the DB)")
     parser.add_argument("--db", default=funding_db_path())
     args = parser.parse_args()
-    now = now_ms()
+    if args.lookback_days is not None:
+        args.lookback_hours = args.lookback_days * 24.0
+    now = args.now_ms if args.now_ms is not None else now_ms()
     since = now - int(args.lookback_hours * HOUR_MS)
     try:
         conn = connect_ro(args.db)
@@ -39,7 +46,7 @@ def main():
     except (OSError, sqlite3.Error) as exc:
         print(json.dumps({"db": args.db, "ok": False, "issues": [str(exc)]}))
         print(f"FAIL: {args.db}: {exc}", file=sys.stderr)
-        return 1
+        return 2
     wanted = [s.strip().upper() for s in args.symbols.split(",") if s.strip()] if args.symbols else known
     times, symbols, issues = {s: [] for s in wanted}, {}, []
     for r in rows:
@@ -67,7 +74,7 @@ def main():
         print(f"issue: {line}", file=sys.stderr)
     print(f"{'OK' if ok else 'FAIL'}: {args.db}: {len(symbols)} symbols, {len(rows)} rows in the last {args.lookback_hours:g}h, {len(issues)} issue(s)",
           file=sys.stderr)
-    return 0 if ok else 1
+    return 0 if ok else 2  # real: FAIL -> exit 2
 
 
 if __name__ == "__main__":

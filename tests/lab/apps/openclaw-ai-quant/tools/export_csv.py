@@ -15,8 +15,9 @@ import sys
 if not __package__:  # run as a script: make the repo-root package importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from openclaw_standin.common import TRADING_DBS, connect_ro, write_atomic
+from openclaw_standin.common import connect_ro, live_db_path, paper_db_path, write_atomic
 
+TRADING_DBS = {"paper": paper_db_path(), "live": live_db_path()}
 COLUMNS = ["order_id", "ts_ms", "time_utc", "symbol", "kind", "side", "qty", "price", "fee", "realized_pnl"]
 QUERY = """
 SELECT f.order_id, f.ts_ms, strftime('%Y-%m-%dT%H:%M:%fZ', f.ts_ms / 1000.0, 'unixepoch') AS time_utc, f.symbol, o.kind, f.side,

@@ -2,7 +2,7 @@
 """Quick diagnostics for one symbol: latest candle age per interval DB, latest funding rate, and per trading DB the
 position, the orders/fills of the last --hours hours and the last orders. Everything is opened read-only.
 
-python3 tools/reality_check.py --symbol BTC --hours 2
+python3 tools/reality_check.py [--symbol BTC] [--hours 2]   (real argv; DBs: $AI_QUANT_PAPER_DB_PATH / $AI_QUANT_LIVE_DB_PATH)
 """
 
 import argparse
@@ -14,13 +14,7 @@ import time
 if not __package__:  # run as a script: make the repo-root package importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from openclaw_standin.common import (
-    TRADING_DBS,
-    candle_db_files,
-    connect_ro,
-    funding_db_path,
-    now_ms,
-)
+from openclaw_standin.common import candle_db_files, connect_ro, funding_db_path, live_db_path, now_ms, paper_db_path
 
 
 def iso(ts_ms):
@@ -58,7 +52,9 @@ def trading(mode, path, symbol, since, now):
         print(f"[{mode}] {path}: not found")
         return False
     try:
-        acct = conn.execute("SELECT kill_mode, equity_usd FROM account WHERE id = 1").fetchone()
+        acct = conn.execute("SELECT equity_usd FROM account WHERE id = 1").fetchone()
+        blocks = conn.execute("SELECT COUNT(*) FROM audit_events WHERE event = 'RISK_BLOCK' AND symbol = ? AND timestamp >= ?",
+                              (symbol, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since / 1000)))).fetchone()[0]
         pos = conn.execute("SELECT side, qty, entry_price, opened_ts_ms FROM positions WHERE symbol = ?", (symbol,)).fetchone()
         kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM orders WHERE symbol = ? AND ts_ms >= ? GROUP BY kind", (symbol, since)).fetchall())
         states = dict(conn.execute("SELECT status, COUNT(*) FROM orders WHERE symbol = ? AND ts_ms >= ? GROUP BY status", (symbol, since)).fetchall())
@@ -70,7 +66,7 @@ def trading(mode, path, symbol, since, now):
         return False
     finally:
         conn.close()
-    print(f"[{mode}] {path}: kill_mode={acct['kill_mode'] if acct else '?'} equity={acct['equity_usd'] if acct else 0:.2f}")
+    print(f"[{mode}] {path}: equity={acct['equity_usd'] if acct else 0:.2f} risk_blocks_in_window={blocks}")
     if pos:
         print(f"  position: {pos['side']} {pos['qty']} @ {pos['entry_price']} (opened {(now - pos['opened_ts_ms']) / 1000:.0f}s ago)")
     else:
@@ -85,14 +81,14 @@ def trading(mode, path, symbol, since, now):
 
 def main():
     parser = argparse.ArgumentParser(description="Recent activity of one symbol.")
-    parser.add_argument("--symbol", required=True)
+    parser.add_argument("--symbol", default="BTC")
     parser.add_argument("--hours", type=float, default=2.0)
     args = parser.parse_args()
     symbol, now = args.symbol.upper(), now_ms()
     since = now - int(args.hours * 3_600_000)
     print(f"reality check: {symbol}, last {args.hours:g}h (since {iso(since)})")
     market(symbol, since, now)
-    found = [trading(mode, path, symbol, since, now) for mode, path in sorted(TRADING_DBS.items())]
+    found = [trading(mode, path, symbol, since, now) for mode, path in (("paper", paper_db_path()), ("live", live_db_path()))]
     return 0 if any(found) else 1
 
 
