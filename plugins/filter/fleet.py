@@ -20,11 +20,17 @@ def kill_outcome(results, stopped=False):
         return dict(status="UNPROTECTED", effective_mode="unknown", summary="the kill switch module returned nothing")
     statuses = [r["status"] for r in results]
     status = min(statuses, key=lambda s: KILL_ORDER.index(s) if s in KILL_ORDER else -1)
+    # a unit that runs no trader, or a paper one, says nothing worth repeating beside a verdict on a live trader
+    decisive = ("UNPROTECTED", "NOT_CLEARED", "PROTECTED", "CLEARED")
+    if status in decisive:
+        results = [r for r in results if r["status"] in decisive]
     summaries = []
     for r in results:
         if r.get("summary") and r["summary"] not in summaries:
             summaries.append(r["summary"])
     mode = results[0].get("effective_mode", "unknown")
+    if status == "NO_KILL_SWITCH":
+        mode = "none"  # what the file says does not matter to a trader that reads none
     if stopped:
         return dict(status="STOPPED", effective_mode=mode, summary="%s in force, trader units stopped (option C)" % mode)
     return dict(status=status, effective_mode=mode, summary=" | ".join(summaries))

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import time
 
 ENV_MODE = "AI_QUANT_MODE"
 ENV_KILL = "AI_QUANT_KILL_SWITCH"
@@ -141,12 +142,14 @@ def strategy_sha1(parsed):
     return sha1_json(parsed if isinstance(parsed, dict) and parsed else {})[:8]
 
 
-def process_start(pid, proc="/proc"):
-    """When the process started, seconds since the epoch (its start in clock ticks after boot, plus boot time)."""
+def process_start(pid, proc="/proc", now=None):
+    """When the process started, seconds since the epoch: its start in clock ticks after boot, against /proc/uptime
+    read now (btime in /proc/stat is whole seconds, too coarse to order a start against a write)."""
     with open(os.path.join(proc, str(pid), "stat"), "rb") as f:
         stat = f.read().decode("ascii", "replace")
     fields = stat[stat.rindex(")") + 2:].split()
     ticks = int(fields[19])  # field 22 of proc(5), counting from the state (field 3)
-    with open(os.path.join(proc, "stat"), "rb") as f:
-        btime = [line for line in f.read().decode("ascii").splitlines() if line.startswith("btime ")]
-    return int(btime[0].split()[1]) + ticks / float(os.sysconf("SC_CLK_TCK"))
+    with open(os.path.join(proc, "uptime"), "rb") as f:
+        uptime = float(f.read().split()[0])
+    now = time.time() if now is None else now
+    return now - uptime + ticks / float(os.sysconf("SC_CLK_TCK"))

@@ -165,7 +165,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quantops.runbooks.plugins.module_utils import _sqlite as sq
 
 TABLE = "bbo_snapshots"
-COLUMNS = ["symbol", "ts_ms", "bid", "bid_sz", "ask", "ask_sz"]
+# ws_sidecar/src/main.rs ensure_bbo_snapshots_db at 9603e63: PRIMARY KEY (symbol, ts_ms)
+COLUMNS = ["symbol", "ts_ms", "bid", "ask", "mid"]
 
 
 class BboCheck(object):

@@ -30,10 +30,10 @@ new_repo() {   # $1 = app name: a work tree with the app's files, no runtime out
 new_repo openclaw-ai-quant
 cfg=config/strategy_overrides.yaml
 cp "$cfg" "$WORK/cfg.final"
-sed -i -e 's/^  leverage: 3 /  leverage: 5 /' -e 's/^  stop_loss_pct: 2.0/  stop_loss_pct: 3.0/' "$cfg"
+sed -i -e 's/^    leverage: 3.0/    leverage: 5.0/' -e 's/^    sl_atr_mult: 2.0 /    sl_atr_mult: 3.0 /' "$cfg"
 git add -A; commit "2026-01-05T09:00:00Z" "Import openclaw-ai-quant"
-sed -i 's/^  stop_loss_pct: 3.0/  stop_loss_pct: 2.0/' "$cfg"
-git add "$cfg"; commit "2026-01-12T09:00:00Z" "config: tighten stop loss to 2%"
+sed -i 's/^    sl_atr_mult: 3.0 /    sl_atr_mult: 2.0 /' "$cfg"
+git add "$cfg"; commit "2026-01-12T09:00:00Z" "config: tighten the stop loss to 2 ATR"
 cp "$WORK/cfg.final" "$cfg"
 git add "$cfg"; commit "2026-01-19T09:00:00Z" "config: lower leverage to 3x"
 [ "$(git rev-list --count HEAD -- "$cfg")" = 3 ] || { echo "app-repos: the config history edits no longer apply" >&2; exit 1; }

@@ -118,10 +118,10 @@ def test_env_method_restarts_and_proves_and_never_relaxes(host, clean_kill_state
     dropin = host.file(DROPIN.format(unit=unit))
     assert dropin.user == "trader" and "Environment=AI_QUANT_KILL_SWITCH=halt_all" in dropin.content_string.splitlines()
     pid = main_pid(host, unit)
-    assert "AI_QUANT_KILL_SWITCH=halt_all" in environ(host, pid)
     if is_live(host):
         assert result["status"] == "PROTECTED" and result["restarted"] == [LIVE + ".service"], result["summary"]
-    else:
+        assert "AI_QUANT_KILL_SWITCH=halt_all" in environ(host, pid)
+    else:  # a paper trader reads no kill switch: not restarted for one
         assert result["status"] == "NO_KILL_SWITCH" and "restarted" not in result
     again = ks(host, mode="halt_all", method="env", units=[unit], restart=True, verify=True)
     assert again["changed"] is False and "restarted" not in again and main_pid(host, unit) == pid
@@ -138,22 +138,26 @@ def test_env_method_connected_as_the_user(host, clean_kill_state):
     result = ks(host, mode="close_only", method="env", units=[unit], restart=True, verify=True, connect_as="trader")
     assert result["changed"] and host.file(DROPIN.format(unit=unit)).user == "trader"
     assert result["status"] == ("PROTECTED" if is_live(host) else "NO_KILL_SWITCH"), result["summary"]
-    assert "AI_QUANT_KILL_SWITCH=close_only" in environ(host, main_pid(host, unit))
+    if is_live(host):
+        assert "AI_QUANT_KILL_SWITCH=close_only" in environ(host, main_pid(host, unit))
 
 
 def test_a_trader_polling_another_file_is_named(host, clean_kill_state):
     if not is_live(host):
         return
+    # an env file after the role's one: EnvironmentFile= values override Environment=, and a later file an earlier one
     other = f"/home/trader/.config/systemd/user/{LIVE}.service.d/60-lab-other-kill.conf"
+    env_file = "/home/trader/.config/lab-other-kill.env"
+    host.run_expect([0], f"printf 'AI_QUANT_KILL_SWITCH_FILE=/tmp/other-kill\\n' > {env_file}")
     host.run_expect([0], f"install -D -o trader -g trader -m 0644 /dev/null {other}")
-    host.run_expect([0], f"printf '[Service]\\nEnvironment=AI_QUANT_KILL_SWITCH_FILE=/tmp/other-kill\\n' > {other}")
+    host.run_expect([0], f"printf '[Service]\\nEnvironmentFile={env_file}\\n' > {other}")
     try:
         host.run_expect([0], f"systemctl --user -M trader@ daemon-reload && systemctl --user -M trader@ restart {LIVE}")
         result = ks(host, mode="close_only", verify=True, verify_timeout=5)
         assert result["status"] == "UNPROTECTED"
         assert f"kill written to {KILL}; the trader polls /tmp/other-kill" in result["summary"]
     finally:
-        host.run(f"rm -f {other}")
+        host.run(f"rm -f {other} {env_file}")
         host.run(f"systemctl --user -M trader@ daemon-reload && systemctl --user -M trader@ restart {LIVE}")
 
 

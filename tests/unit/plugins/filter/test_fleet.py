@@ -7,10 +7,12 @@ def test_the_worst_result_is_the_hosts():
     results = [dict(status="NO_KILL_SWITCH", summary="paper", effective_mode="close_only"),
                dict(status="UNPROTECTED", summary="no heartbeat", effective_mode="close_only")]
     out = fleet.kill_outcome(results)
-    assert out["status"] == "UNPROTECTED" and out["summary"] == "paper | no heartbeat"
+    assert out["status"] == "UNPROTECTED" and out["summary"] == "no heartbeat"  # the verdict, not the paper line
     assert fleet.kill_outcome([dict(status="PROTECTED", summary="a"), dict(status="NO_KILL_SWITCH", summary="b")])["status"] == "PROTECTED"
     assert fleet.kill_outcome([])["status"] == "UNPROTECTED"
     assert fleet.kill_outcome(results, stopped=True)["status"] == "STOPPED"
+    env = fleet.kill_outcome([dict(status="NOT_RUNNING", summary="no trader runs"), dict(status="PROTECTED", summary="live ok")])
+    assert (env["status"], env["summary"]) == ("PROTECTED", "live ok")
 
 
 def test_every_targeted_host_has_a_line_and_a_missing_one_fails():

@@ -160,7 +160,8 @@ def test_validation_failure_leaves_everything_as_it_was(repo, capsys, isolated):
 
 
 def test_the_runbook_validator_reads_the_candidate_not_the_live_file(tmp_path, capsys):
-    """The lab app's tools/validate_config.py, run the way the runbook runs it, sees the candidate in the shadow."""
+    """The lab app's tools/validate_config.py, run the way the runbook runs it, sees the candidate in the shadow. Like
+    the real one, it finds the repo through Path(__file__).resolve() and fails only on keys missing from the YAML."""
     app = tmp_path / "openclaw-ai-quant"
     app.mkdir()
     git(app, "init", "-q")
@@ -172,18 +173,19 @@ def test_the_runbook_validator_reads_the_candidate_not_the_live_file(tmp_path, c
     good = (LAB_APP / "config" / "strategy_overrides.yaml").read_bytes()
     git(app, "add", ".")
     first = commit(app, good, "deploy")
-    invalid = commit(app, good.replace(b"interval: 5m", b"interval: 7m"), "7m candles")
+    lines = good.decode().splitlines(keepends=True)
+    invalid = commit(app, "".join(line for line in lines if not line.lstrip().startswith("leverage:")).encode(), "drop leverage")
     validator = [sys.executable, "tools/validate_config.py"]
 
     result = run(capsys, repo=str(app), to="previous", validate=validator)
-    assert result["rc"] == 0 and result["changed"] and result["validation"]["stdout"] == "config OK\n"
+    assert result["rc"] == 0 and result["changed"] and "YAML missing:  0" in result["validation"]["stdout"]
     assert result["to_commit"] == first and result["from_commit"] == invalid
-    assert (app / CFG).read_bytes() == good and result["restart_required"]
+    assert (app / CFG).read_bytes() == good and not result["restart_required"]
 
     # and the other way: rolling "back" to the invalid version is refused, the live file untouched
     before = state(app)
     refused = run(capsys, repo=str(app), to=invalid, validate=validator)
-    assert refused["failed"] and "7m" in refused["validation"]["stderr"] and "is not a Hyperliquid interval" in refused["msg"]
+    assert refused["failed"] and "YAML missing:  1" in refused["validation"]["stdout"] and "trade.leverage" in refused["msg"]
     assert state(app) == before
 
 

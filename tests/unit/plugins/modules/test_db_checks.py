@@ -205,10 +205,12 @@ def test_funding(tmp_path, capsys):
 def test_bbo(tmp_path, capsys):
     path = tmp_path / "bbo_snapshots.db"
     conn = sqlite3.connect(str(path))
-    conn.execute("CREATE TABLE bbo_snapshots (symbol TEXT, ts_ms INTEGER, bid REAL, bid_sz REAL, ask REAL, ask_sz REAL)")
-    conn.execute("CREATE INDEX idx_bbo_snapshots_symbol_ts ON bbo_snapshots (symbol, ts_ms)")
-    rows = [("BTC", NOW - i * 1000, 1, 1, 2, 1) for i in range(100)]
-    rows += [("ETH", NOW - 600000 - i * 1000, 1, 1, 2, 1) for i in range(10)] + [("ETH", NOW - 50 * 3600000, 1, 1, 2, 1)]
+    # the sidecar's DDL (ws_sidecar/src/main.rs at 9603e63): the primary key is the (symbol, ts_ms) index
+    conn.execute("CREATE TABLE bbo_snapshots (symbol TEXT NOT NULL, ts_ms INTEGER NOT NULL, bid REAL NOT NULL, ask REAL NOT NULL, "
+                 "mid REAL NOT NULL, updated_at TEXT, PRIMARY KEY (symbol, ts_ms))")
+    conn.execute("CREATE INDEX idx_bbo_snapshots_ts_ms ON bbo_snapshots(ts_ms)")
+    rows = [("BTC", NOW - i * 1000, 1, 2, 1.5, None) for i in range(100)]
+    rows += [("ETH", NOW - 600000 - i * 1000, 1, 2, 1.5, None) for i in range(10)] + [("ETH", NOW - 50 * 3600000, 1, 2, 1.5, None)]
     conn.executemany("INSERT INTO bbo_snapshots VALUES (?, ?, ?, ?, ?, ?)", rows)
     conn.commit()
     conn.close()
