@@ -37,7 +37,7 @@ ansible-playbook -i "$INV" quantops.runbooks.mark_config_good -e 'note="make dem
 ansible-playbook -i "$INV" tests/lab/break_config.yml
 ansible-playbook -i "$INV" quantops.runbooks.rollback_config
 
-banner "Config rollback through a restart: a bad engine.interval, back to the last known-good version"
+banner "Config rollback through a restart: a bad global.engine.interval, back to the last known-good version"
 ansible-playbook -i "$INV" tests/lab/break_config.yml -e bad_change=interval
 ansible-playbook -i "$INV" quantops.runbooks.rollback_config -e rollback_to=last_known_good
 

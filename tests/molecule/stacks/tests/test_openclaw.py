@@ -1,7 +1,6 @@
 """openclaw-ai-quant as the role deployed it, checked from outside: units, environment, data, kill switch."""
 
 import os
-import time
 
 import pytest
 import testinfra.utils.ansible_runner
@@ -55,12 +54,19 @@ def test_running_units_are_the_ones_asked_for(host):
             assert state != "active" and enabled != "enabled", unit
 
 
-def test_traders_are_ordered_after_and_want_the_sidecar(host):
-    for unit in ("openclaw-ai-quant-trader", "openclaw-ai-quant-live"):
-        props = user_systemctl(host, "show", "-p", "After", "-p", "Wants", unit).stdout
-        after, wants = (line.split("=", 1)[1] for line in props.splitlines())
-        assert "openclaw-ai-quant-ws-sidecar.service" in after.split()
-        assert "openclaw-ai-quant-ws-sidecar.service" in wants.split()
+def test_traders_are_shaped_like_the_bots_example_units(host):
+    """systemd/openclaw-ai-quant-{trader,live}.service.example at 9603e63: After= and Requires= the sidecar,
+    Restart=always, KillMode=process, python3 -u -m engine.daemon, AI_QUANT_MODE per unit."""
+    modes = {"openclaw-ai-quant-trader": "paper", "openclaw-ai-quant-live": "dry_live"}
+    for unit, mode in modes.items():
+        props = dict(line.split("=", 1) for line in user_systemctl(
+            host, "show", "-p", "After", "-p", "Requires", "-p", "Restart", "-p", "KillMode", "-p", "Environment", unit).stdout.splitlines())
+        assert "openclaw-ai-quant-ws-sidecar.service" in props["After"].split()
+        assert "openclaw-ai-quant-ws-sidecar.service" in props["Requires"].split()
+        assert (props["Restart"], props["KillMode"]) == ("always", "process")
+        assert f"AI_QUANT_MODE={mode}" in props["Environment"].split()
+        exec_start = host.file(f"/home/trader/.config/systemd/user/{unit}.service").content_string
+        assert "ExecStart=/usr/bin/python3 -u -m engine.daemon" in exec_start.splitlines()
 
 
 def test_environment_file_is_private_and_complete(host):
@@ -70,7 +76,7 @@ def test_environment_file_is_private_and_complete(host):
     for line in ('AI_QUANT_KILL_SWITCH_FILE="/tmp/ai-quant-kill"', 'AI_QUANT_RISK_MAX_ENTRY_ORDERS_PER_MIN="30"',
                  'AI_QUANT_RISK_MAX_ENTRY_ORDERS_PER_MIN_PER_SYMBOL="6"', 'AI_QUANT_CANDLE_PRUNE_DISABLE_INTERVALS="3m,5m"',
                  'AI_QUANT_WS_ENABLE_BBO="1"', 'AI_QUANT_BBO_SNAPSHOTS_ENABLE="1"', 'AI_QUANT_SIDECAR_SYMBOLS="BTC,ETH,SOL"',
-                 'AI_QUANT_BBO_SNAPSHOTS_RETENTION_SWEEP_SECS="600"'):
+                 'AI_QUANT_BBO_SNAPSHOTS_RETENTION_SWEEP_SECS="600"', 'AI_QUANT_SIDECAR_INTERVALS="1m,3m,5m,15m,1h"'):
         assert line in content.splitlines()
     # and the running trader really got it
     pid = user_systemctl(host, "show", "-p", "MainPID", "--value", trader_unit(host)).stdout.strip()
@@ -102,26 +108,33 @@ def test_bbo_and_funding_are_written(host):
 
 
 def test_monitor_answers_on_loopback(host):
-    status = host.check_output("curl -fsS http://127.0.0.1:8765/api/status")
-    assert '"reachable": true' in status
+    """monitor/server.py on its real port (AIQ_MONITOR_PORT, 61010), bound to loopback only."""
+    health = host.check_output("curl -fsS http://127.0.0.1:61010/api/health")
+    assert '"ok": true' in health.replace('"ok":true', '"ok": true')
+    assert host.socket("tcp://127.0.0.1:61010").is_listening and not host.socket("tcp://0.0.0.0:61010").is_listening
 
 
-def test_close_only_by_hand_reaches_the_trader_and_stops_entries(host):
-    """Runbook option B, by hand: `echo close_only > /tmp/ai-quant-kill`; the trader logs it and opens nothing new."""
+def test_close_only_by_hand(host):
+    """Runbook option B, by hand: `echo close_only > /tmp/ai-quant-kill`. A live/dry_live trader blocks its entries
+    with RISK_BLOCK audit events (and logs nothing about it); a paper trader has no kill switch and goes on. Removing
+    the file lifts nothing until the trader restarts."""
     unit, db = trader_unit(host), trading_db(host)
     host.run("rm -f /tmp/ai-quant-kill")
-    wait_for(lambda: sql(host, db, "SELECT kill_mode FROM account") == "off", what="kill mode off")
-    wait_for(lambda: int(sql(host, db, "SELECT COUNT(*) FROM orders WHERE kind='entry'")) > 0, what="entries to flow")
-    since = host.check_output("date +%s")
+    since = host.check_output("date -u +%Y-%m-%dT%H:%M:%S")
     try:
         host.run_expect([0], "echo close_only > /tmp/ai-quant-kill")
-        journal = f"journalctl _SYSTEMD_USER_UNIT={unit}.service --since @{since} -o cat --no-pager"
-        wait_for(lambda: "kill switch: off -> close_only (source=file:/tmp/ai-quant-kill)" in host.check_output(journal),
-                 timeout=10, what="the trader's kill switch transition in its journal")
-        switched = int(sql(host, db, "SELECT MAX(ts_ms) FROM kill_switch_events WHERE mode='close_only'"))
-        time.sleep(4)  # four trading loops
-        assert int(sql(host, db, f"SELECT COUNT(*) FROM orders WHERE kind='entry' AND ts_ms > {switched}")) == 0
-        assert sql(host, db, "SELECT kill_mode FROM account") == "close_only"
+        if is_live(host):
+            query = f"SELECT COUNT(*) FROM audit_events WHERE event = 'RISK_BLOCK' AND timestamp >= '{since}'"
+            wait_for(lambda: int(sql(host, db, query)) > 0, timeout=15, what="RISK_BLOCK audit events")
+            reason = sql(host, db, "SELECT json_extract(data_json, '$.kill_reason') FROM audit_events WHERE event = 'RISK_BLOCK' "
+                                   "ORDER BY id DESC LIMIT 1")
+            assert reason == "file:/tmp/ai-quant-kill"
+        else:
+            query = f"SELECT COUNT(*) FROM runtime_logs WHERE message LIKE '%OPEN %' AND ts >= '{since}'"
+            wait_for(lambda: int(sql(host, db, query)) > 0, timeout=20, what="paper entries despite the kill file")
+            assert int(sql(host, db, "SELECT COUNT(*) FROM audit_events WHERE event = 'RISK_BLOCK'")) == 0
+        journal = f"journalctl _SYSTEMD_USER_UNIT={unit}.service --since '{since.replace('T', ' ')} UTC' -o cat --no-pager"
+        assert "kill" not in host.check_output(journal).lower()
     finally:
         host.run("rm -f /tmp/ai-quant-kill")
-    wait_for(lambda: sql(host, db, "SELECT kill_mode FROM account") == "off", timeout=10, what="kill mode back to off")
+        user_systemctl(host, "restart", unit)  # the only way a real trader lets go of a kill
