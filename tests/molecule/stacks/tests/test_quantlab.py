@@ -145,6 +145,8 @@ def test_startup_line_in_the_journal(host, unit, line):
 
 
 def test_observer_api_logs_to_its_server_log(host):
+    unit = host.check_output("systemctl cat quantlab-observer").splitlines()
+    assert {f"StandardOutput=append:{APP}/core/observer-api/server.log", f"StandardError=append:{APP}/core/observer-api/server.log"} <= set(unit)
     log = host.file(f"{APP}/core/observer-api/server.log").content_string
     assert f"[CONFIG] Loaded .env from: {APP}/core/.env" in log
     assert "Listening on http://0.0.0.0:3000" in log
@@ -154,6 +156,12 @@ def test_observer_api_refuses_to_start_without_observer_mode(host):
     cmd = host.run(f"cd {APP}/core/observer-api && sudo -u deploy env OBSERVER_MODE=0 OBSERVER_PORT=3999 timeout 10 node index.js")
     assert cmd.rc == 1
     assert "CRITICAL: OBSERVER_MODE=1 is required to start the API." in cmd.stderr
+
+
+def test_strategyd_finished_its_replay_run(host):
+    messages = [m for _, m in journal(host, "quantlab-strategyd")]
+    assert "[ReplayStreamClient] TERMINAL: EMPTY_STREAM received. Stopping." in messages
+    assert any(m.startswith("[RuntimeAdapterV2] run_id=") and "action=manifest_saved" in m for m in messages)
 
 
 def test_collector_metrics_and_runs(host):
@@ -181,8 +189,7 @@ def test_units_are_ordered_by_the_runbook_dependencies(host):
     ("quantlab-console-ui", {"WorkingDirectory": f"{APP}/console-ui", "Restart": "always", "LimitNOFILE": "104857",
                              "EnvironmentFiles": "/etc/quantlab/console.env (ignore_errors=no)"}),
     ("quantlab-observer", {"WorkingDirectory": f"{APP}/core/observer-api", "Restart": "always",
-                           "Environment": "OBSERVER_MODE=1 OBSERVER_PORT=3000",
-                           "StandardOutput": f"append:{APP}/core/observer-api/server.log"}),
+                           "Environment": "OBSERVER_MODE=1 OBSERVER_PORT=3000", "StandardOutput": "append"}),
     ("quantlab-strategyd", {"WorkingDirectory": f"{APP}/services/strategyd", "TimeoutStopUSec": "10s", "SendSIGKILL": "yes"}),
 ])
 def test_units_are_shaped_like_the_real_ones(host, unit, props):
@@ -214,6 +221,7 @@ def test_env_files_carry_the_tokens_and_flags_the_code_reads(host):
     assert f'REPLAYD_TOKEN="{token(host, "quantlab_replayd_token")}"' in lines("/etc/quantlab/replayd.env")
     assert f'STRATEGYD_TOKEN="{token(host, "quantlab_strategyd_token")}"' in lines("/etc/quantlab/strategyd.env")
     assert {'API_PORT="9100"', 'SPOOL_DIR="/opt/quantlab/spool"'} <= set(lines("/etc/quantlab/collector.env"))
+    assert 'REPLAYD_URL="http://127.0.0.1:3030"' in lines("/etc/quantlab/strategyd.env")
     assert 'PORT="8080"' in lines("/etc/quantlab/console.env")
     assert 'EXECUTION_STREAMING_MAXDD="1"' in lines("/etc/quantlab/worker.env")
     assert f'OBSERVER_TOKEN="{token(host, "quantlab_observer_token")}"' in lines("/etc/quantlab/observer-api.env")
