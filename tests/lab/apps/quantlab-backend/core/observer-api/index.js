@@ -101,8 +101,9 @@ const server = http.createServer((req, res) => {
   const start = Date.now();
   const url = new URL(req.url, 'http://localhost');
   res.setHeader('x-request-id', id);
-  res.on('finish', () => {
-    console.log(`[REQ] ${id} | ${req.method} ${url.pathname} | date=${url.searchParams.get('date') || 'N/A'} | status=${res.statusCode} | ${Date.now() - start}ms | result_count=n/a`);
+  res.on('finish', () => { // req.path as Express has it when the request ends: relative to a router's mount point
+    const m = /^\/(health|pipeline|gates|decisions|alerts|debug|v1|api)(\/.*)$/.exec(url.pathname);
+    console.log(`[REQ] ${id} | ${req.method} ${m ? m[2] : url.pathname} | date=${url.searchParams.get('date') || 'N/A'} | status=${res.statusCode} | ${Date.now() - start}ms | result_count=n/a`);
   });
   const out = handle(req, res, url);
   if (!out) return;

@@ -41,6 +41,29 @@ function archiver() {
 }
 const archiveBucket = archiver();
 
+// RunIndexBuilder: runs/index.json lists every manifest (sorted by run_id). It is a *.json in runs/ itself, so
+// observer-api's /api/runs, which reads every *.json there, returns it as one more "run" (an array).
+function rebuildIndex() {
+  let files = [];
+  try { files = fs.readdirSync(RUNS_DIR).filter((f) => f.endsWith('.json') && f !== 'index.json'); } catch (e) { files = []; }
+  const entries = [];
+  for (const f of files) {
+    try {
+      const m = JSON.parse(fs.readFileSync(path.join(RUNS_DIR, f), 'utf8'));
+      if (m.run_id) {
+        entries.push({ run_id: m.run_id, started_at: m.started_at || null, ended_at: m.ended_at || null, ended_reason: m.ended_reason || null,
+          strategy_id: (m.strategy && m.strategy.id) || null, stream: (m.input && m.input.dataset) || null, symbol: (m.input && m.input.symbol) || null,
+          state_hash: null });
+      }
+    } catch (e) { /* unreadable manifest: skipped */ }
+  }
+  entries.sort((a, b) => a.run_id.localeCompare(b.run_id));
+  const index = path.join(RUNS_DIR, 'index.json');
+  writeJson(index, entries);
+  console.log(`[RunIndexBuilder] component=strategyd action=rebuild count=${entries.length} path=${index}`);
+  return entries;
+}
+
 // One SSE connection: resolves 'end' (stream closed), 'closed' (non-200: EventSource gives up), or an Error.
 function connect() {
   return new Promise((resolve) => {
@@ -122,6 +145,7 @@ async function startRun() {
   };
   writeJson(path.join(RUNS_DIR, `${config.runId}.json`), manifest);
   console.log(`[RuntimeAdapterV2] run_id=${config.runId} component=strategyd action=manifest_saved events=${run.events}`);
+  rebuildIndex();
   if (archiveBucket) console.log(`[ManifestArchiver] would upload ${config.runId} to s3://${archiveBucket}/ (stand-in: no network)`);
   run.active = false;
   plog.info('Stream finished normally');
@@ -136,9 +160,9 @@ const app = fastifyLike({
   routes: {
     'GET /health': () => ({ status: 'ok', service: 'strategyd' }),
     'GET /runs': () => {
-      let ids = [];
-      try { ids = fs.readdirSync(RUNS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort(); } catch (e) { ids = []; }
-      return { count: ids.length, runs: ids };
+      let entries = [];
+      try { entries = JSON.parse(fs.readFileSync(path.join(RUNS_DIR, 'index.json'), 'utf8')); } catch (e) { entries = rebuildIndex(); }
+      return { count: entries.length, runs: entries.map((e) => e.run_id) };
     },
     'GET /state': () => ({ runId: config.runId, status: run.active ? 'RUNNING' : 'STOPPED', symbol: config.symbol, eventCount: run.events }),
   },
@@ -163,6 +187,7 @@ process.on('SIGINT', shutdown);
 
 app.listen().then(() => {
   plog.info(`🚀 Strategyd API running on port ${config.port}`);
+  rebuildIndex();
   startRun().catch((err) => plog.error(`Runner failed: ${err.message}`));
 }).catch((err) => {
   plog.error(String(err));
