@@ -37,5 +37,6 @@ def test_rotating_a_token_at_vvv_never_prints_a_token(host, tmp_path):
     assert "changed=" in output and "Restart quantlab services" in output  # the rotation really went through
     for value in [*tokens.values(), new]:
         assert value not in output
-    assert get(host, 3031, "/health", new)[0] == 200
-    assert get(host, 3031, "/health", tokens["quantlab_strategyd_token"])[0] == 401
+    # /health is open, so the proof is a route that needs the token
+    assert get(host, 3031, "/runs", new)[0] == 200
+    assert get(host, 3031, "/runs", tokens["quantlab_strategyd_token"])[0] == 401

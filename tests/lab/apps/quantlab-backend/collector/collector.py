@@ -1,8 +1,16 @@
-"""QuantLab collector (lab stand-in, stdlib only): collects synthetic BBO events into a queue; a writer thread
-appends them to JSONL spool files in COLLECTOR_SPOOL_DIR. HTTP on COLLECTOR_PORT (9100): /health /status /metrics.
+"""QuantLab collector (lab stand-in, stdlib only). The real collector/collector.py reads exchange WebSockets
+(hard-coded URLs, so it cannot run offline) with aiohttp, websockets, pandas, psutil and pyarrow, and writes
+Parquet files to SPOOL_DIR. This one queues synthetic BBO events and appends them to JSONL spool files.
+
+Kept from the real one (collector/config.py, status_api.py): the variables API_HOST (0.0.0.0), API_PORT (9100)
+and SPOOL_DIR (/opt/quantlab/spool), read from the environment only (no .env file); `--symbols`; the start
+banner; GET /health 200 {"status": "ok", "uptime", "last_event_ts", "last_write_ts"} whenever the process is up;
+/status and /metrics with the real top-level keys (queue_size, writer, ...); no auth anywhere.
+Lab-only knobs: COLLECTOR_EVENTS_PER_S (2), COLLECTOR_FLUSH_MS (1000).
 
 Run as: cd collector && python3 collector.py
 """
+import argparse
 import json
 import os
 import queue
@@ -16,46 +24,11 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent  # repo root, from this file's location (not the cwd)
-DOTENV = ROOT / 'core' / '.env'
 STARTED = time.time()
 
 
 def log(msg, err=False):
-    stamp = datetime.now(UTC).isoformat(timespec='milliseconds').replace('+00:00', 'Z')
-    print(f'{stamp} [collector] {msg}', file=sys.stderr if err else sys.stdout, flush=True)
-
-
-def parse_dotenv(text):
-    """dotenv semantics: KEY=VALUE, optional export, # comments, '...' or "..." quotes, inline ' #' comments."""
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$', line)
-        if not m:
-            continue
-        v = m.group(2).strip()
-        end = v.find(v[0], 1) if v[:1] in ('"', "'") else -1
-        if end > 0:
-            q, v = v[0], v[1:end]
-            if q == '"':
-                v = v.replace('\\n', '\n').replace('\\r', '\r').replace('\\"', '"')
-        else:
-            v = re.sub(r'(^|\s)#.*$', '', v).strip()
-        out[m.group(1)] = v
-    return out
-
-
-def load_env():
-    """Load core/.env without overriding variables already in the environment."""
-    try:
-        found = parse_dotenv(DOTENV.read_text(encoding='utf-8'))
-    except OSError as e:
-        log(f'no {DOTENV} ({e.strerror}); using the environment only')
-        return
-    applied = [k for k in found if k not in os.environ]
-    for k in applied:
-        os.environ[k] = found[k]
-    log(f'loaded {DOTENV} ({len(found)} variables, {len(applied)} not already set)')
+    print(msg, file=sys.stderr if err else sys.stdout, flush=True)
 
 
 def env_int(name, default, lo, hi):
@@ -78,10 +51,11 @@ class Collector:
         self.queue = queue.Queue(maxsize=100000)
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.received = self.dropped = 0
+        self.total_events = self.dropped = 0
+        self.last_event_ts = self.last_write_ts = None
         self.files = set()
-        self.writer = {'files_written': 0, 'bytes_written': 0, 'events_written': 0, 'flushes': 0, 'last_write_ms': None,
-                       'last_write_at': None, 'last_file': None, 'errors': 0, 'last_error': None}
+        self.writer = {'total_written': 0, 'files_written': 0, 'pending_events': 0, 'active_buffers': 0,
+                       'write_failures': 0, 'verification_failures': 0, 'drain_mode': 'normal'}
 
     def produce(self):
         rnd = random.Random(os.getpid())
@@ -93,7 +67,8 @@ class Collector:
                   'bid': round(mids[sym] - 0.01, 4), 'ask': round(mids[sym] + 0.01, 4)}
             try:
                 self.queue.put_nowait(ev)
-                self.received += 1
+                self.total_events += 1
+                self.last_event_ts = time.time()
             except queue.Full:
                 self.dropped += 1
 
@@ -108,45 +83,35 @@ class Collector:
             return
         data = ''.join(json.dumps(e, separators=(',', ':')) + '\n' for e in events).encode()
         path = self.spool / f'bbo_{datetime.now(UTC).strftime("%Y%m%dT%H")}.jsonl'
-        t0 = time.monotonic()
         try:
             with open(path, 'ab') as f:
                 f.write(data)
         except OSError as e:
             with self.lock:
-                self.writer['errors'] += 1
-                self.writer['last_error'] = f'{path}: {e.strerror}'
-            log(f'writer error: {path}: {e.strerror} ({len(events)} events dropped)', err=True)
+                self.writer['write_failures'] += 1
+            log(f'[Writer] SPOOL WRITE FAILED: binance/bbo/{len(events)} events - {e}')
             return
         with self.lock:
-            w = self.writer
             if path not in self.files:
                 self.files.add(path)
-                w['files_written'] += 1
-                log(f'writing spool file {path}')
-            w['bytes_written'] += len(data)
-            w['events_written'] += len(events)
-            w['flushes'] += 1
-            w['last_write_ms'] = round((time.monotonic() - t0) * 1000, 3)
-            w['last_write_at'] = datetime.now(UTC).isoformat()
-            w['last_file'] = str(path)
-            w['last_error'] = None
+                self.writer['files_written'] += 1
+            self.writer['total_written'] += len(events)
+            self.last_write_ts = time.time()
 
     def write_loop(self):
         while not self.stop.wait(self.flush_s):
             self.flush()
 
-    def healthy(self):
-        return self.writer['last_error'] is None
-
     def health(self):
-        return {'service': 'collector', 'status': 'ok' if self.healthy() else 'error', 'waiting_for': [], 'start_order_ok': True,
-                'dependencies': {}, 'pid': os.getpid(), 'uptime_s': round(time.time() - STARTED), 'spool_dir': str(self.spool)}
+        return {'status': 'ok', 'uptime': time.time() - STARTED, 'last_event_ts': self.last_event_ts,
+                'last_write_ts': self.last_write_ts}
 
     def metrics(self):
+        size, cap = self.queue.qsize(), self.queue.maxsize
         with self.lock:
-            return {'queue_size': self.queue.qsize(), 'writer': dict(self.writer), 'events_received': self.received,
-                    'events_dropped': self.dropped}
+            writer = dict(self.writer)
+        return {'queue_size': size, 'queue_maxsize': cap, 'queue_utilization_pct': round(size / cap * 100, 1),
+                'dropped_events_total': self.dropped, 'total_events': self.total_events, 'writer': writer}
 
 
 def make_handler(col):
@@ -155,53 +120,56 @@ def make_handler(col):
             route = self.path.split('?', 1)[0]
             if route == '/health':
                 body = col.health()
-                code = 200 if col.healthy() else 503
             elif route == '/status':
-                body = {**col.health(), **col.metrics(), 'symbols': col.symbols, 'events_per_s': col.rate, 'flush_ms': int(col.flush_s * 1000)}
-                code = 200
+                body = {'status': 'ok', 'uptime_seconds': int(time.time() - STARTED), 'queue': {'size': col.queue.qsize(),
+                        'max': col.queue.maxsize}, 'symbols': col.symbols, **col.metrics()}
             elif route == '/metrics':
-                body, code = col.metrics(), 200
+                body = col.metrics()
             else:
-                body, code = {'error': 'not_found', 'path': route}, 404
-            data = (json.dumps(body) + '\n').encode()
-            self.send_response(code)
-            self.send_header('Content-Type', 'application/json')
+                self.send_error(404)
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json; charset=utf-8')
+            self.send_header('Access-Control-Allow-Origin', '*')
             self.send_header('Content-Length', str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args):  # no per-request logging (health checks poll every second)
+        def log_message(self, *args):  # the real status API logs no requests either
             pass
 
     return Handler
 
 
 def main():
-    load_env()
-    port = env_int('COLLECTOR_PORT', 9100, 1, 65535)
-    host = os.environ.get('COLLECTOR_HOST') or '127.0.0.1'
+    parser = argparse.ArgumentParser(description='Multi-Exchange Futures Data Collector')
+    parser.add_argument('--symbols', type=str, help='Comma-separated list of symbols (default: all configured symbols)')
+    args = parser.parse_args()
+    symbols = [s.strip().upper() for s in (args.symbols or 'BTCUSDT,ETHUSDT').split(',') if s.strip()]
+    host = os.getenv('API_HOST', '0.0.0.0')
+    port = int(os.getenv('API_PORT', '9100'))
+    spool = Path(os.getenv('SPOOL_DIR', '/opt/quantlab/spool'))
     rate = env_int('COLLECTOR_EVENTS_PER_S', 2, 1, 10000)
     flush_ms = env_int('COLLECTOR_FLUSH_MS', 1000, 50, 3600000)
-    symbols = [s for s in os.environ.get('COLLECTOR_SYMBOLS', 'btcusdt,ethusdt').lower().split(',') if s]
-    spool = Path(os.environ.get('COLLECTOR_SPOOL_DIR') or '/opt/quantlab/spool/')
-    try:
-        spool.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        fatal(f'cannot create spool dir {spool}: {e.strerror} (set COLLECTOR_SPOOL_DIR or create it for this user)')
-    if not os.access(spool, os.W_OK | os.X_OK):
-        fatal(f'spool dir {spool} is not writable by uid {os.getuid()} (set COLLECTOR_SPOOL_DIR or fix its owner)')
-    log(f'spool dir {spool}; {rate} events/s for {",".join(symbols)}; flush every {flush_ms} ms')
-
     col = Collector(spool, rate, flush_ms, symbols)
-    try:
-        server = ThreadingHTTPServer((host, port), make_handler(col))
-    except OSError as e:
-        log(f'FATAL: cannot listen on {host}:{port}: {e.strerror}', err=True)
-        sys.exit(1)
+
+    print('=' * 60)
+    print('Multi-Exchange Futures Data Collector')
+    print('=' * 60)
+    print(f'[Config] Parsed symbols ({len(symbols)}):')
+    for sym in symbols:
+        print(f'  - {sym}')
+    print(f'[Config] Queue size: {col.queue.maxsize}')
+    print('=' * 60, flush=True)
+    log(f'[Writer] Backend: SPOOL\n[Writer] Spool directory: {spool}')
+    spool.mkdir(parents=True, exist_ok=True)  # the real writer creates it too, and dies if it cannot
+
+    server = ThreadingHTTPServer((host, port), make_handler(col))
     server.daemon_threads = True
 
-    def on_signal(signum, _frame):
-        log(f'received {signal.Signals(signum).name}, shutting down')
+    def on_signal(_signum, _frame):
+        log('\n[Collector] Shutting down...')
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -209,15 +177,13 @@ def main():
     threads = [threading.Thread(target=t, daemon=True) for t in (col.produce, col.write_loop)]
     for t in threads:
         t.start()
-    log(f'listening on :{port} (host {host})')
-    log('healthy')
     server.serve_forever(poll_interval=0.2)
     col.stop.set()
     for t in threads:
         t.join(timeout=2)
     col.flush()
     server.server_close()
-    log(f'stopped (final queue_size {col.queue.qsize()}, {col.writer["events_written"]} events written)')
+    log('[Collector] Shutdown complete')
     return 0
 
 

@@ -1,11 +1,28 @@
 'use strict';
-// console-ui (systemd unit quantlab-console-ui): static frontend on CONSOLE_UI_PORT (8080), open /health.
-// Depends on observer-api, replayd, strategyd, backtestd (polled with their tokens from the env / core/.env).
+// console-ui stand-in. The real console-ui (Next.js) is NOT in alisitki/quantlab-backend@115a7dd: only its
+// unit is (ops/systemd/quantlab-console-ui.service: `npm run start` in console-ui/, EnvironmentFile
+// /etc/quantlab/console.env). So everything here is invented except that: it listens on PORT (Next.js's
+// variable; Next's default 3000 is also observer-api's port, so set PORT) on every address, serves GET /
+// and /index.html, and (lab-only, for tests/lab/show_stacks.yml) GET /health. It checks no other service.
 const fs = require('fs');
+const http = require('http');
 const path = require('path');
-const { createService } = require('../core/lib/service');
 
 const html = fs.readFileSync(path.join(__dirname, 'public', 'index.html'), 'utf8');
-const page = { always: true, handler: () => [200, html, 'text/html; charset=utf-8'] };
+const port = Number(process.env.PORT) || 3000;
 
-createService('console-ui', { routes: { 'GET /': page, 'GET /index.html': page } });
+http.createServer((req, res) => {
+  const p = new URL(req.url, 'http://localhost').pathname;
+  if (req.method === 'GET' && (p === '/' || p === '/index.html')) {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    return res.end(html);
+  }
+  if (req.method === 'GET' && p === '/health') {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    return res.end(JSON.stringify({ status: 'ok', service: 'console-ui' }));
+  }
+  res.writeHead(404, { 'Content-Type': 'text/plain' });
+  return res.end('404: This page could not be found.');
+}).listen(port, () => {
+  console.log(`  ▲ Next.js (stand-in)\n  - Local:        http://localhost:${port}\n\n ✓ Ready`);
+});

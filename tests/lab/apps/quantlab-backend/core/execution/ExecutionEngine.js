@@ -1,17 +1,18 @@
 'use strict';
-// Stand-in ExecutionEngine with the runbook's memory flags (default OFF):
+// Stand-in ExecutionEngine (the real one is core/execution/engine.js) with the runbook's memory flags (default
+// OFF; on only for the exact value 1, as engine.js tests them):
 //   EXECUTION_STREAMING_MAXDD=1   O(1) max drawdown instead of keeping the equity curve
 //   EXECUTION_STREAM_FILLS=1      append fills to a JSONL file instead of keeping them in memory
 //   EXECUTION_FILLS_STREAM_PATH   that file ({ts} is replaced by a timestamp), default /tmp/fills_{ts}.jsonl
 const fs = require('fs');
-const { envFlag } = require('../lib/service');
+const { envOne } = require('../lib/service');
 
 const DEFAULT_FILLS_PATH = '/tmp/fills_{ts}.jsonl';
 
 function readExecutionFlags(env = process.env) {
   return {
-    streaming_maxdd: envFlag('EXECUTION_STREAMING_MAXDD', env),
-    stream_fills: envFlag('EXECUTION_STREAM_FILLS', env),
+    streaming_maxdd: envOne('EXECUTION_STREAMING_MAXDD', env),
+    stream_fills: envOne('EXECUTION_STREAM_FILLS', env),
     fills_stream_path: env.EXECUTION_FILLS_STREAM_PATH || DEFAULT_FILLS_PATH,
     fills_stream_path_custom: Boolean(env.EXECUTION_FILLS_STREAM_PATH),
   };

@@ -1,5 +1,5 @@
 'use strict';
-// Clean old data: strategyd runs, ML outputs, reports, worker job results and collector spool files older than
+// Clean old data: strategyd runs, ML outputs, reports, backtest jobs and collector spool files older than
 // --days (default $RETENTION_DAYS or 30), by modification time. Usage: node scheduler/cleanup_retention.js [--days N] [--dry-run]
 const fs = require('fs');
 const path = require('path');
@@ -18,8 +18,8 @@ if (!Number.isInteger(days) || days < 0) {
   log.error(`bad --days ${a.days} (expected an integer >= 0)`);
   process.exit(2);
 }
-const dirs = ['services/strategyd/runs', 'core/ml/out', 'core/reports', 'core/scheduler/out', 'core/worker/queue/done', 'core/worker/queue/failed']
-  .map((d) => path.join(ROOT, d)).concat(process.env.COLLECTOR_SPOOL_DIR || '/opt/quantlab/spool');
+const dirs = ['services/strategyd/runs', 'core/ml/out', 'core/reports', 'core/scheduler/out', 'services/strategyd/backtests']
+  .map((d) => path.join(ROOT, d)).concat(process.env.SPOOL_DIR || '/opt/quantlab/spool');
 const cutoff = Date.now() - days * 86400000;
 let removed = 0;
 for (const dir of dirs) {

@@ -12,13 +12,21 @@ const count = (dir, ext = '.json') => {
     return 0;
   }
 };
+const jobs = () => { // the latest state of each job in the ledger core/research/jobs.jsonl
+  const latest = new Map();
+  try {
+    fs.readFileSync(path.join(ROOT, 'core/research/jobs.jsonl'), 'utf8').split('\n').filter(Boolean)
+      .forEach((l) => { const e = JSON.parse(l); latest.set(e.job_id, e.status); });
+  } catch (e) { /* no ledger yet */ }
+  return [...latest.values()];
+};
 const today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
 const report = {
   generated_at: new Date().toISOString(),
   strategyd_runs: count('services/strategyd/runs'),
   ml_outputs: count('core/ml/out'),
-  worker_jobs_done: count('core/worker/queue/done'),
-  worker_jobs_failed: count('core/worker/queue/failed'),
+  worker_jobs_done: jobs().filter((s) => s === 'done').length,
+  worker_jobs_failed: jobs().filter((s) => s === 'failed').length,
 };
 const out = path.join(ROOT, 'core', 'reports', `ops_${today}.json`);
 writeJson(out, report);
