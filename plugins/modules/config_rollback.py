@@ -503,7 +503,9 @@ def run(module):
         validation = validate_in_shadow(module, repo, argv, content, st)
         result["validation"] = validation
         if validation["rc"] != 0:
-            reason = (validation["stderr"] or validation["stdout"]).strip() or "no output"
+            # a validator's verdict is at the end of what it prints (the runbook's prints a table, then the missing keys)
+            said = [line.strip() for line in (validation["stderr"] or validation["stdout"]).splitlines() if line.strip()]
+            reason = " | ".join(said[-4:]) or "no output"
             raise RollbackError("the validator refused the version of %s at %s (rc=%d: %s); %s was not touched"
                                 % (repo.rel, where, validation["rc"], reason, repo.rel), **result)
     if os.geteuid() == 0:

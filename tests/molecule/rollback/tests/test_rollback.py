@@ -82,7 +82,7 @@ def flat(output):
 
 
 def summary(output, word):
-    return sorted(re.findall(r"msg: '?(h\d+)\s+%s\s" % word, output))
+    return sorted(re.findall(r"msg: ['\"]?(h\d+)\s+%s\s" % word, output))
 
 
 @pytest.fixture(autouse=True)
