@@ -90,7 +90,7 @@ notes:
     C(Path.resolve())) before reading the config reads the live tree, not the candidate; one that writes through the
     symlinks (a lock file, a cache) writes into the live tree. The top-level directory of a validator script named by a
     relative path in O(validate) (C(tools/) for the runbook's C(tools/validate_config.py)) is therefore copied into the
-    shadow, not linked: the real script finds the repo from C(Path(__file__).resolve()).
+    shadow, not linked, because the real script finds the repo from C(Path(__file__).resolve()).
   - In check mode the validator does not run (RV(validation_skipped=check mode)); the target is still resolved, parsed
     and compared, and local edits are still refused.
   - Run the task as the owner of the checkout (C(become_user)). Staging rewrites C(.git/index); as root that leaves

@@ -35,7 +35,7 @@ description:
     after the write (or any heartbeat of a process started after it), together with the mode the trader's own
     sources give (its process environment and the file its C(AI_QUANT_KILL_SWITCH_FILE) names). A trader that polls
     another file than O(path), or none, is reported as not verified, naming both.
-  - With O(restart=true) the module restarts the running traders that have a kill switch when that is needed: after
+  - With O(restart=true) the module restarts the running traders that have a kill switch when that is needed, after
     O(method=env) changed their environment, and always for O(mode=off), since the trader never clears a kill
     in-process.
 author:
