@@ -1,5 +1,8 @@
 """Time-to-safe of quantops.runbooks.emergency_stop against the floor, a parallel raw-ssh loop doing the same.
 
+OUT OF DATE: it waits for a `kill switch:` journal line that only the first lab stand-in logged (see
+benchmarks/README.md); to be rewritten against the real trader's heartbeat proof.
+
     python benchmarks/kill_switch/bench.py [--sizes 1,5,10,20] [--repeats 5]
 
 Boots a lab of max(sizes) hosts, deploys openclaw-ai-quant on all of them (trader polling the kill file every
