@@ -163,6 +163,8 @@ def test_engine_interval_change_goes_through_a_restart(host):
     assert re.search(r"ROLLED BACK \w+ keys: global.engine.interval \| .*engine ok\. .*strategy_sha1=%s" % strategy_sha1(host), flat(output))
     assert host.check_output("systemctl --user -M trader@ show -p MainPID --value %s" % TRADER) != pid
     assert host.check_output("systemctl --user -M trader@ is-active %s" % TRADER) == "active"
+
+
 def test_local_edits_are_refused_unless_forced(host):
     commit(host, "s/^    leverage: 3.0/    leverage: 40.0/", "config: raise leverage to 40x")
     git(host, "echo '# hand edit on the host' >> config/strategy_overrides.yaml")

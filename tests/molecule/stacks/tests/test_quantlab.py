@@ -141,7 +141,7 @@ def test_started_after_its_dependencies_answered(host, unit):
 
 @pytest.mark.parametrize(("unit", "line"), [(u, w) for u, w in LISTENING.items() if w])
 def test_startup_line_in_the_journal(host, unit, line):
-    assert any(line in msg for _, msg in journal(host, unit))
+    assert any(line in entry[1] for entry in journal(host, unit))
 
 
 def test_observer_api_logs_to_its_server_log(host):
@@ -159,7 +159,7 @@ def test_observer_api_refuses_to_start_without_observer_mode(host):
 
 
 def test_strategyd_finished_its_replay_run(host):
-    messages = [m for _, m in journal(host, "quantlab-strategyd")]
+    messages = [entry[1] for entry in journal(host, "quantlab-strategyd")]
     assert "[ReplayStreamClient] TERMINAL: EMPTY_STREAM received. Stopping." in messages
     assert any(m.startswith("[RuntimeAdapterV2] run_id=") and "action=manifest_saved" in m for m in messages)
 
@@ -209,8 +209,8 @@ def test_exec_start_is_the_real_units(host, unit, argv):
 
 
 @pytest.mark.parametrize(("path", "owner"), [
-    *[(f"/etc/quantlab/{name}.env", "root") for name in ("replayd", "worker", "console", "collector", "featurexd", "strategyd",
-                                                          "labeld", "backtestd", "observer", "observer-api")],
+    *[(f"/etc/quantlab/{name}.env", "root")
+      for name in ("replayd", "worker", "console", "collector", "featurexd", "strategyd", "labeld", "backtestd", "observer", "observer-api")],
     (f"{APP}/core/.env", "deploy")])
 def test_env_files_are_private(host, path, owner):
     f = host.file(path)
@@ -251,7 +251,7 @@ def test_zz_strategyd_needs_sigkill_while_its_run_waits_for_replayd(host):
         host.run_expect([0], "systemctl stop quantlab-replayd")
         # --job-mode=ignore-dependencies: Wants= would start replayd again with strategyd
         host.run_expect([0], "systemctl restart --job-mode=ignore-dependencies quantlab-strategyd")
-        wait_for(lambda: any("STREAM_RECONNECTING" in m for _, m in journal(host, "quantlab-strategyd")), timeout=20,
+        wait_for(lambda: any("STREAM_RECONNECTING" in entry[1] for entry in journal(host, "quantlab-strategyd")), timeout=20,
                  what="strategyd retrying replayd")
         t0 = time.monotonic()
         host.run_expect([0], "systemctl stop quantlab-strategyd")

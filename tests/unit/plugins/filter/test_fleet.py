@@ -16,8 +16,8 @@ def test_the_worst_result_is_the_hosts():
 
 
 def test_every_targeted_host_has_a_line_and_a_missing_one_fails():
-    out = fleet.fleet_summary(["h1", "h2", "h3"], [dict(status="PROTECTED", summary="ok", effective_mode="close_only"), {},
-                                                  dict(status="NO_KILL_SWITCH", summary="paper")], ["PROTECTED", "NO_KILL_SWITCH"])
+    outcomes = [dict(status="PROTECTED", summary="ok", effective_mode="close_only"), {}, dict(status="NO_KILL_SWITCH", summary="paper")]
+    out = fleet.fleet_summary(["h1", "h2", "h3"], outcomes, ["PROTECTED", "NO_KILL_SWITCH"])
     assert len(out["lines"]) == 3 and out["failed"] == ["h2"]
     assert out["lines"][1].split()[:2] == ["h2", "UNREACHABLE"]
     assert out["msg"] == "1 of 3 host(s) not OK: h2"

@@ -38,7 +38,7 @@ def test_since_is_used_once_then_the_cursor():
 
 def test_empty_first_reads_keep_the_since():
     module = FakeModule(batches=[[], [("c1", "late")]])
-    journal, _ = journal_check.open_journal(module, SystemdTarget("system", None), "x.service", "-5min")
+    journal = journal_check.open_journal(module, SystemdTarget("system", None), "x.service", "-5min")[0]
     assert journal.read_new() == []
     assert [e["MESSAGE"] for e in journal.read_new()] == ["late"]
     assert all(c[-2:] == ["--since", "-5min"] for c in module.calls if c[0] == "journalctl")

@@ -105,11 +105,12 @@ class FakeHost(object):
         if argv[0] == "journalctl":
             if any(a.startswith("--after-cursor") for a in argv):
                 return 0, "", ""
-            return 0, "".join(json.dumps(dict(__CURSOR="c%d" % i, MESSAGE=m, __REALTIME_TIMESTAMP=str(int(t * 1e6)))) + "\n"
-                              for i, (t, m) in enumerate(self.lines)), ""
-        units = [a for a in argv[argv.index("--") + 1:]] if "--" in argv else []
-        return 0, "\n".join("Id=%s\nLoadState=loaded\nActiveState=active\nSubState=running\nMainPID=%d\nInvocationID=x\n"
-                             % (u, os.getpid()) for u in units), ""
+            entries = [json.dumps(dict(__CURSOR="c%d" % i, MESSAGE=m, __REALTIME_TIMESTAMP=str(int(t * 1e6))))
+                       for i, (t, m) in enumerate(self.lines)]
+            return 0, "".join(e + "\n" for e in entries), ""
+        units = list(argv[argv.index("--") + 1:]) if "--" in argv else []
+        block = "Id=%s\nLoadState=loaded\nActiveState=active\nSubState=running\nMainPID=%d\nInvocationID=x\n"
+        return 0, "\n".join(block % (u, os.getpid()) for u in units), ""
 
 
 def test_verify_needs_a_loop_begun_after_the_write(tmp_path, monkeypatch):
