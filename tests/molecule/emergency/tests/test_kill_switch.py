@@ -3,6 +3,7 @@ paper trader has no kill switch, a dry_live/live one re-reads it once per loop, 
 never clears in-process, and an entry it blocks writes a RISK_BLOCK audit event. Checked on the host: the file's
 bytes, the drop-in, the process's environment, the trading database."""
 
+import datetime
 import json
 import os
 import time
@@ -36,8 +37,9 @@ def sql(host, query, database=f"{APP}/trading_engine_live.db"):
 
 
 def risk_blocks_since(host, epoch):
-    """RISK_BLOCK audit events the live trader wrote after ``epoch`` (its timestamp column is ISO 8601 UTC)."""
-    iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
+    """RISK_BLOCK audit events the live trader wrote after ``epoch``. Its timestamp column is ISO 8601 UTC with
+    microseconds, so the comparison keeps them: a row of the same second but before ``epoch`` does not count."""
+    iso = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
     rows = sql(host, f"SELECT data_json FROM audit_events WHERE event = 'RISK_BLOCK' AND timestamp >= '{iso}'")
     return [json.loads(r) for r in rows.splitlines() if r.strip()]
 

@@ -121,7 +121,7 @@ def test_close_only_by_hand(host):
     the file lifts nothing until the trader restarts."""
     unit, db = trader_unit(host), trading_db(host)
     host.run("rm -f /tmp/ai-quant-kill")
-    since = host.check_output("date -u +%Y-%m-%dT%H:%M:%S")
+    since = host.check_output("date -u +%Y-%m-%dT%H:%M:%S.%6N")  # as precise as the DB's ISO timestamps
     try:
         host.run_expect([0], "echo close_only > /tmp/ai-quant-kill")
         if is_live(host):
@@ -134,7 +134,7 @@ def test_close_only_by_hand(host):
             query = f"SELECT COUNT(*) FROM runtime_logs WHERE (message LIKE '%OPEN %' OR message LIKE '%CLOSE %') AND ts >= '{since}'"
             wait_for(lambda: int(sql(host, db, query)) > 0, timeout=60, what="paper trades despite the kill file")
             assert int(sql(host, db, "SELECT COUNT(*) FROM audit_events WHERE event = 'RISK_BLOCK'")) == 0
-        journal = f"journalctl _SYSTEMD_USER_UNIT={unit}.service --since '{since.replace('T', ' ')} UTC' -o cat --no-pager"
+        journal = f"journalctl _SYSTEMD_USER_UNIT={unit}.service --since '{since[:19].replace('T', ' ')} UTC' -o cat --no-pager"
         assert "kill" not in host.check_output(journal).lower()
     finally:
         host.run("rm -f /tmp/ai-quant-kill")
