@@ -41,8 +41,8 @@ def parse_show(out):
 
 
 def show(module, target, units, properties=SHOW_PROPERTIES):
-    """{unit: properties} for every unit, in one call to the manager."""
-    names = [service_name(u) for u in units]
+    """{unit: properties} for every unit (full names, as given), in one call to the manager."""
+    names = list(units)
     argv = target.systemctl("show", *["-p%s" % p for p in properties]) + ["--"] + names
     rc, out, err = module.run_command(argv, environ_update=target.environ())
     if rc != 0:

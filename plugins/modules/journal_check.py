@@ -113,6 +113,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.quantops.runbooks.plugins.module_utils import _units
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal, JournalError, entry_time, message_text
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
     SystemdTarget,
@@ -127,11 +128,10 @@ class JournalCheckError(Exception):
 
 def open_journal(module, target, unit, since):
     """The unit's journal from ``since``, else its current invocation, else from now (a unit that is not running)."""
-    rc, out, err = module.run_command(target.systemctl("show", "-p", "LoadState", "-p", "InvocationID", unit),
-                                      environ_update=target.environ())
-    if rc != 0:
-        raise JournalCheckError("cannot reach the manager of %s: %s" % (unit, (err or out).strip()))
-    props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    try:
+        props = _units.show(module, target, [unit], ("LoadState", "InvocationID"))[unit]
+    except _units.UnitsError as e:
+        raise JournalCheckError("cannot reach the manager of %s: %s" % (unit, to_native(e))) from None
     if props.get("LoadState") == "not-found":
         raise JournalCheckError("unit %s not found: check unit, scope and user" % unit)
     if since:

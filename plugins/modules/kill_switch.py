@@ -347,28 +347,26 @@ class EnvSource(object):
 
     def read_props(self):
         """One `systemctl show` for all this module needs of the unit; None when its manager cannot be reached."""
-        rc, out, err = self.systemctl("show", "-p", "LoadState", "-p", "FragmentPath", "-p", "DropInPaths", "-p", "MainPID", self.unit)
-        if rc != 0:
-            self.error = "cannot reach the %s manager to read %s: %s" % (self.manager(), self.unit, (err or out).strip())
+        try:
+            return _units.show(self.module, self.target, [self.unit], ("LoadState", "FragmentPath", "DropInPaths", "MainPID"))[self.unit]
+        except _units.UnitsError as e:
+            self.error = "cannot reach the %s manager to read %s: %s" % (self.manager(), self.unit, to_native(e))
             return None
-        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
     def manager(self):
-        return "system" if self.target.scope == "system" else "%s's user" % self.target.user
+        return _units.manager_name(self.target)
 
     def running_mode(self, props):
         """AI_QUANT_KILL_SWITCH of the unit's running process (what it read at start), None when it is not running."""
-        pid = props.get("MainPID", "0")
-        if not pid.isdigit() or pid == "0":
+        pid = _units.main_pid(props)
+        if pid is None:
             return None
         try:
-            with open("/proc/%s/environ" % pid, "rb") as f:
-                environ = f.read().split(b"\0")
+            with open("/proc/%d/environ" % pid, "rb") as f:
+                environ = _trader.parse_environ(f.read())
         except (IOError, OSError):
             return None
-        prefix = (ks.ENV_VAR + "=").encode("ascii")
-        values = [v[len(prefix):].decode("utf-8", "replace") for v in environ if v.startswith(prefix)]
-        return ks.env_mode(values[-1]) if values else "off"
+        return ks.env_mode(environ[ks.ENV_VAR]) if ks.ENV_VAR in environ else "off"
 
     def modes(self, props):
         """(our drop-in's mode, the mode the unit's own files set without it). systemd's last Environment= wins."""
@@ -448,7 +446,7 @@ class Verifier(object):
     def wait(self, rows, written, timeout, heartbeat, proof_pattern):
         """Proof per running trader with a kill switch: (line, time) of the first qualifying journal line."""
         pending = dict((u, r) for u, r in rows.items() if r["running"] and r["reads_kill_switch"])
-        journals = dict((u, Journal(self.module, self.target, u, since=written - 1.0, pid=r["pid"])) for u, r in pending.items())
+        journals = dict((u, Journal(self.module, self.target, u, since=written, pid=r["pid"])) for u, r in pending.items())
         proofs = {}
         started = time.monotonic()
         while pending and time.monotonic() - started < timeout:
