@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 
@@ -17,6 +18,24 @@ SHOW_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID", "Inv
 
 class UnitsError(Exception):
     pass
+
+
+# systemd's unit name characters (systemd.unit(5)): ASCII letters, digits, ":-_.\\" and "@" for templates
+UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.\\@-]+$")
+
+
+def check_unit_name(unit, option="unit"):
+    """A systemd unit name that cannot be read as an option or a path (``--host=x``, ``../x``): the reason why
+    not, as UnitsError. Names reach systemctl and journalctl after ``--`` too; this makes them say so early."""
+    if not isinstance(unit, str) or not unit:
+        raise UnitsError("%s is empty: give a unit name such as openclaw-ai-quant-live" % option)
+    if len(unit) > 255:
+        raise UnitsError("%s is %d characters long; a systemd unit name has at most 255" % (option, len(unit)))
+    if unit.startswith("-"):
+        raise UnitsError("%s %r starts with '-': a unit name is not an option" % (option, unit))
+    if not UNIT_NAME.fullmatch(unit) or unit.startswith(".") or ".." in unit:
+        raise UnitsError("%s %r is not a systemd unit name: use letters, digits and ':-_.\\@' only, no '/' or spaces" % (option, unit))
+    return unit
 
 
 def service_name(unit):
@@ -42,7 +61,7 @@ def parse_show(out):
 
 def show(module, target, units, properties=SHOW_PROPERTIES):
     """{unit: properties} for every unit (full names, as given), in one call to the manager."""
-    names = list(units)
+    names = [check_unit_name(u) for u in units]
     argv = target.systemctl("show", *["-p%s" % p for p in properties]) + ["--"] + names
     rc, out, err = module.run_command(argv, environ_update=target.environ())
     if rc != 0:

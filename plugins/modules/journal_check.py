@@ -152,6 +152,10 @@ def run(module):
     except re.error as e:
         raise JournalCheckError("pattern is not a valid regular expression: %s" % e) from None
     timeout = p["timeout"] if p["timeout"] is not None else (30.0 if p["state"] == "present" else 0.0)
+    try:
+        _units.check_unit_name(p["unit"])
+    except _units.UnitsError as e:
+        raise JournalCheckError(to_native(e)) from None
     unit = p["unit"] if "." in p["unit"] else p["unit"] + ".service"
     try:
         target = SystemdTarget(p["scope"], p["user"])

@@ -17,9 +17,15 @@ description:
   - O(method=file) writes the kill file the trader's RiskManager polls (C(AI_QUANT_KILL_SWITCH_FILE)), holding exactly the
     mode word and a newline, as C(echo close_only > /tmp/ai-quant-kill) writes it, but atomically (a temporary file in
     the same directory, then a rename), so the poller never reads a partial or empty file. V(off) removes it.
+  - Another local user cannot block, undo or redirect the kill. Whatever is at the path (a FIFO, a symlink, a file
+    another user planted, a file the trader cannot read) is replaced by a regular mode 0644 file of the user running
+    the module, with a warning; nothing is ever read or written through it, and a read never blocks. Directories
+    are walked without following a symlink another user could have made (root-owned links in root-owned
+    directories, such as C(/var/run), are followed), so root never writes where a user points it.
   - O(method=env) sets C(AI_QUANT_KILL_SWITCH) for the unit in a systemd drop-in (the runbook's C(export) never
     reaches a systemd unit), reloads that manager and returns RV(restart_required=true), since the trader reads the
-    variable at start. V(off) removes the drop-in.
+    variable at start. V(off) removes the drop-in. In a user's home the drop-in's directories are refused when any
+    of them is a symlink; the ones created are the user's, set by file descriptor, never by path.
   - It never relaxes by accident. Asking for V(close_only) while V(halt_all) is in force (or in the chosen source)
     keeps V(halt_all), changes nothing and warns, unless O(force=true). V(off) is explicit and clears the
     chosen method's source only; RV(effective_mode) tells when the other source still holds a kill.
@@ -63,6 +69,7 @@ options:
   unit:
     description:
       - The trader unit whose environment O(method=env) sets. Always read for RV(sources.env) when it exists.
+      - A systemd unit name (letters, digits and C(:-_.\\@)); one that starts with C(-) or holds C(/) is refused.
     type: str
     default: openclaw-ai-quant-live
   force:
@@ -76,7 +83,9 @@ options:
         appended to O(audit_log). The kill file itself never holds anything but the mode word.
     type: str
   audit_log:
-    description: Path of a JSON-lines audit trail (created if missing, mode 0640). Not written in check mode.
+    description:
+      - Path of a JSON-lines audit trail (created if missing, mode 0640). Not written in check mode.
+      - Never written through a symlink or into a FIFO; such a path fails the module before anything changes.
     type: path
   verify:
     description: Wait for the proof that each running trader of O(units) with a kill switch has taken the change.
@@ -256,20 +265,19 @@ started:
 """
 
 import datetime
-import errno
 import getpass
 import json
 import os
 import re
 import socket
 import stat
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _kill_switch as ks
+from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 from ansible_collections.quantops.runbooks.plugins.module_utils import _units
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal, JournalError, entry_epoch, iso, message_text
@@ -279,56 +287,55 @@ from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import 
     systemd_argument_spec,
 )
 
-KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-         (stat.S_ISBLK, "a block device"))
-
-
 class KillSwitchError(Exception):
     pass
 
 
-def read_kill_file(path):
-    """(content, odd): the kill file's first 4 KiB, None when there is none. Never follows a symlink and never blocks
-    on a FIFO; anything but a regular file gives content b"" (the trader sees an existing path: close_only) and
-    ``odd`` naming what it is, so the caller replaces it."""
+def read_kill_file(path, owners=(0,)):
+    """(content, odd): the kill file's first 4 KiB, None when there is no regular file. Never follows a symlink a
+    user could have made and never blocks on a FIFO. ``odd`` says why the path must be replaced: anything but a
+    regular file (content None: counted as no kill, so it is always rewritten), or a regular file of another owner
+    than ``owners`` (its owner could delete it and undo the kill) or one the trader cannot read (its content still
+    counts, as the trader may read it)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        dir_fd = _safefile.open_dir(os.path.dirname(path))
     except FileNotFoundError:
         return None, None
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            return b"", "a symbolic link"
-        raise
     try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise KillSwitchError("%s is a directory, not a kill file: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % path)
-        if not stat.S_ISREG(st.st_mode):
-            return b"", next((name for test, name in KINDS if test(st.st_mode)), "not a regular file")
-        return os.read(fd, 4096), None
+        content, odd, st = _safefile.read_file(dir_fd, os.path.basename(path), 4096)
     finally:
-        os.close(fd)
+        os.close(dir_fd)
+    if odd == "a directory":
+        raise KillSwitchError("%s is a directory, not a kill file: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % path)
+    if odd:
+        return None, odd
+    if odd is None and content is not None:
+        readable = st.st_mode & 0o004 or (st.st_uid in owners[1:] and st.st_mode & 0o400)
+        if st.st_uid not in owners or not readable:
+            odd = "owned by %s with mode %04o" % (_safefile.owner_name(st.st_uid), stat.S_IMODE(st.st_mode))
+    return content, odd
 
 
-def write_atomically(module, path, data, owner=None):
-    """Temp file in the same directory + rename: a reader sees the old file or the new one, never a partial one.
-    An existing file keeps its owner and mode (atomic_move copies them); a new one is 0644 (the trader reads it)."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
+def write_kill_file(path, data):
+    """The kill file, replaced atomically by a regular 0644 file of the user running the module (root, or the
+    trader): whatever was at the path (a planted file, a symlink, a FIFO) is replaced, never written through."""
+    dir_fd = _safefile.open_dir(os.path.dirname(path))
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        existed = os.path.exists(path)
-        module.atomic_move(tmp, path)
-        if not existed:
-            os.chmod(path, 0o644)  # the trader (another user) reads it
-        if owner is not None:
-            os.chown(path, owner[0], owner[1])
+        _safefile.write_file(dir_fd, os.path.basename(path), data, 0o644)
+    except PermissionError:
+        raise KillSwitchError(
+            "cannot replace %s: another user's file in a sticky directory (%s) can only be replaced by root; run the "
+            "kill with become" % (path, os.path.dirname(path))) from None
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        os.close(dir_fd)
+
+
+def remove_kill_file(path):
+    dir_fd = _safefile.open_dir(os.path.dirname(path))
+    try:
+        _safefile.remove_file(dir_fd, os.path.basename(path))
+    finally:
+        os.close(dir_fd)
 
 
 class EnvSource(object):
@@ -371,43 +378,115 @@ class EnvSource(object):
     def modes(self, props):
         """(our drop-in's mode, the mode the unit's own files set without it). systemd's last Environment= wins."""
         dropin = "off"
-        if os.path.exists(self.dropin):
-            with open(self.dropin) as f:
-                dropin = ks.parse_dropin(f.read())
+        try:
+            dir_fd = _safefile.open_dir(self.dropin_dir)
+        except FileNotFoundError:
+            dir_fd = None
+        if dir_fd is not None:
+            try:
+                content, odd, _st = _safefile.read_file(dir_fd, ks.DROPIN_NAME)
+            finally:
+                os.close(dir_fd)
+            if odd:
+                self.module.warn("%s is %s, not our drop-in: it is replaced" % (self.dropin, odd))
+            elif content is not None:
+                dropin = ks.parse_dropin(content.decode("utf-8", "replace"))
         # the unit's files in systemd's order (`systemctl cat` does not work across -M)
         own = "off"
         for path in [props.get("FragmentPath", "")] + props.get("DropInPaths", "").split():
-            if not path or path == self.dropin or not os.path.isfile(path):
+            if not path or path == self.dropin:
                 continue
-            with open(path) as f:
-                own = ks.unit_file_mode(f.read()) or own
+            try:
+                content, odd, _st = _safefile.read_path(path)
+            except (_safefile.UnsafePathError, OSError) as e:
+                content, odd = None, to_native(e)
+            if odd:
+                self.module.warn("%s of %s is not read: %s" % (path, self.unit, odd))
+            elif content is not None:
+                own = ks.unit_file_mode(content.decode("utf-8", "replace")) or own
         return dropin, own
 
+    def clear_hazards(self):
+        """systemd reads every drop-in at daemon-reload and blocks for good on a FIFO (the manager then answers
+        nothing, so no later kill or check works). A non-regular file at our drop-in's name, in any unit's drop-in
+        directory, is removed; one anywhere else in the unit directory is refused before anything changes."""
+        try:
+            unit_fd = _safefile.open_dir(self.target.unit_dir())
+        except FileNotFoundError:
+            return
+        hazards = []
+        try:
+            for name in os.listdir(unit_fd):
+                st = os.stat(name, dir_fd=unit_fd)
+                if not stat.S_ISDIR(st.st_mode):
+                    if not stat.S_ISREG(st.st_mode):
+                        hazards.append((os.path.join(self.target.unit_dir(), name), st))
+                    continue
+                if not name.endswith((".d", ".wants", ".requires")) or stat.S_ISLNK(os.lstat(name, dir_fd=unit_fd).st_mode):
+                    continue
+                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=unit_fd)
+                try:
+                    for entry in os.listdir(sub):
+                        try:
+                            est = os.stat(entry, dir_fd=sub)
+                        except OSError:
+                            continue  # a dangling link: systemd skips it
+                        if stat.S_ISREG(est.st_mode) or stat.S_ISDIR(est.st_mode):
+                            continue
+                        shown = os.path.join(self.target.unit_dir(), name, entry)
+                        if entry == ks.DROPIN_NAME and name.endswith(".d"):
+                            self.module.warn("%s is %s at our drop-in's name: removed (systemd would hang reading it)"
+                                             % (shown, _safefile.kind(est.st_mode)))
+                            _safefile.remove_file(sub, entry)
+                        else:
+                            hazards.append((shown, est))
+                finally:
+                    os.close(sub)
+        finally:
+            os.close(unit_fd)
+        if hazards:
+            raise KillSwitchError(
+                "the %s manager would hang at daemon-reload on %s: remove it, or engage with method=file, which needs "
+                "no reload" % (self.manager(), ", ".join("%s (%s)" % (path, _safefile.kind(st.st_mode)) for path, st in hazards)))
+
     def apply(self, mode):
+        """Our drop-in holds ``mode`` (absent for off). In a user's home every directory is walked without following
+        links and the ones created are given to the user by descriptor."""
         owner = None if self.target.scope == "system" else (self.target.uid, self.target.gid)
         if mode == "off":
-            if os.path.exists(self.dropin):
-                os.unlink(self.dropin)
-            if os.path.isdir(self.dropin_dir) and not os.listdir(self.dropin_dir):
-                os.rmdir(self.dropin_dir)
+            try:
+                dir_fd = _safefile.open_dir(self.dropin_dir)
+            except FileNotFoundError:
+                dir_fd = None
+            if dir_fd is not None:
+                try:
+                    _safefile.remove_file(dir_fd, ks.DROPIN_NAME)
+                    empty = not os.listdir(dir_fd)
+                finally:
+                    os.close(dir_fd)
+                if empty:
+                    parent = _safefile.open_dir(os.path.dirname(self.dropin_dir))
+                    try:
+                        os.rmdir(os.path.basename(self.dropin_dir), dir_fd=parent)
+                    except OSError:
+                        pass  # not empty any more, or gone: either is fine
+                    finally:
+                        os.close(parent)
         else:
-            if not os.path.isdir(self.dropin_dir):
-                os.makedirs(self.dropin_dir, 0o755)
-                if owner is not None:
-                    os.chown(self.dropin_dir, owner[0], owner[1])
-            write_atomically(self.module, self.dropin, ks.render_dropin(mode).encode("ascii"), owner)
+            self.clear_hazards()
+            create = (owner[0], owner[1], 0o755) if owner else (0, 0, 0o755)
+            dir_fd = _safefile.open_dir(self.dropin_dir, create=create)
+            try:
+                _safefile.write_file(dir_fd, ks.DROPIN_NAME, ks.render_dropin(mode).encode("ascii"), 0o644, owner)
+            finally:
+                os.close(dir_fd)
         rc, out, err = self.systemctl("daemon-reload")
         if rc != 0:
             raise KillSwitchError("daemon-reload of the %s manager failed: %s" % (self.manager(), (err or out).strip()))
 
 
 def audit(path, record):
-    line = json.dumps(record, sort_keys=True) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    try:
-        os.write(fd, line.encode("utf-8"))  # one write of one line: appends never interleave
-    finally:
-        os.close(fd)
+    _safefile.append_line(path, json.dumps(record, sort_keys=True) + "\n")
 
 
 class Verifier(object):
@@ -480,7 +559,10 @@ def judge(rows, proofs, requested, path, written):
             row.update(verified=None, in_force="none", proof="%s mode: no kill switch" % row["trader_mode"])
             continue
         facts, proc = row["_facts"], row["_proc"]
-        content, odd = read_kill_file(facts.kill_file) if facts.kill_file else (None, None)
+        try:
+            content, odd = read_kill_file(facts.kill_file) if facts.kill_file else (None, None)
+        except (_safefile.UnsafePathError, KillSwitchError, OSError) as e:
+            content, odd = None, to_native(e)
         previous = "off"  # a kill engaged earlier in this process is sticky and not visible here: claim no more
         row["in_force"] = _trader.after_refresh(previous, facts.env_value, content)
         if odd:
@@ -531,14 +613,25 @@ def run(module):
     started = time.time()
     p = module.params
     method, requested = p["method"], p["mode"]
-    path = p["path"]
-    directory = os.path.dirname(path) or "."
-    if method == "file" and not os.path.isdir(directory):
-        raise KillSwitchError("the kill file's directory %s does not exist: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % directory)
-    if method == "file" and not os.access(directory, os.W_OK | os.X_OK):
-        raise KillSwitchError("cannot write in %s as %s: connect (or become) a user who can" % (directory, getpass.getuser()))
-    if p["audit_log"] and not os.path.isdir(os.path.dirname(p["audit_log"]) or "."):
-        raise KillSwitchError("the audit log's directory %s does not exist" % os.path.dirname(p["audit_log"]))
+    path = _safefile.check_path(p["path"], "path")
+    _units.check_unit_name(p["unit"], "unit")
+    for unit in p["units"]:
+        _units.check_unit_name(unit, "units")
+    directory = os.path.dirname(path)
+    if method == "file":
+        try:
+            os.close(_safefile.open_dir(directory))
+        except FileNotFoundError:
+            raise KillSwitchError("the kill file's directory %s does not exist: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % directory) from None
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise KillSwitchError("cannot write in %s as %s: connect (or become) a user who can" % (directory, getpass.getuser()))
+    if p["audit_log"]:
+        try:
+            odd = _safefile.read_path(_safefile.check_path(p["audit_log"], "audit_log"), 0)[1]
+        except FileNotFoundError:
+            raise KillSwitchError("the audit log's directory %s does not exist" % os.path.dirname(p["audit_log"])) from None
+        if odd:
+            raise KillSwitchError("the audit log %s is %s: give a regular file (or a new name)" % (p["audit_log"], odd))
     if p["verify_timeout"] != p["verify_timeout"] or not 0 <= p["verify_timeout"] <= 3600:
         raise KillSwitchError("verify_timeout is seconds between 0 and 3600, not %r" % p["verify_timeout"])
     for pattern in (p["heartbeat_pattern"], p["proof_pattern"]):
@@ -561,10 +654,12 @@ def run(module):
     if method == "env" and not unit_found:
         raise KillSwitchError("unit %s not found in the %s manager: check unit, scope and user" % (env.unit, env.manager()))
 
-    content, odd = read_kill_file(path)
-    file_mode = "off" if odd else ks.file_mode(content)
+    owners = (0,) + ((target.uid,) if target is not None and target.scope == "user" else ()) + \
+        ((os.geteuid(),) if os.geteuid() != 0 else ())
+    content, odd = read_kill_file(path, owners)
+    file_mode = ks.file_mode(content)
     if odd:
-        module.warn("%s is %s, not a kill file: it is replaced by a regular file" % (path, odd))
+        module.warn("%s is %s, not a kill file the trader can rely on: it is replaced by a regular file" % (path, odd))
     dropin_mode, unit_own = env.modes(props) if unit_found else ("off", "off")
     env_now = dropin_mode if dropin_mode != "off" else unit_own
     sources = {"file": file_mode, "env": env_now}
@@ -586,9 +681,9 @@ def run(module):
     written = time.time()
     if write and not module.check_mode:
         if method == "file" and decision["target"] == "off":
-            os.unlink(path)
+            remove_kill_file(path)
         elif method == "file":
-            write_atomically(module, path, ks.file_content(decision["target"]))
+            write_kill_file(path, ks.file_content(decision["target"]))
         else:
             env.apply(desired)
     # the running process keeps what it read at start: our change (a file, a drop-in) does not alter it
@@ -665,7 +760,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
         module.exit_json(**run(module))
-    except (KillSwitchError, JournalError, _units.UnitsError, OSError, ValueError) as e:
+    except (KillSwitchError, JournalError, _units.UnitsError, _safefile.UnsafePathError, OSError, ValueError) as e:
         module.fail_json(msg=to_native(e))
 
 
