@@ -316,11 +316,26 @@ def read_kill_file(path, owners=(0,)):
     return content, odd
 
 
+def release_fifo(dir_fd, name):
+    """A trader that opened a FIFO at its kill path is blocked in open() for good (engine/risk.py reads the file
+    with a plain open), and renaming a file over the FIFO does not wake it. Opening the FIFO for writing, without
+    blocking, and closing it again lets every waiting reader read an empty file and go on with its loop."""
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
+    except OSError:
+        return False  # ENXIO: nobody waits on it; ELOOP, ENOENT...: not a FIFO any more
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+
+
 def write_kill_file(path, data):
     """The kill file, replaced atomically by a regular 0644 file of the user running the module (root, or the
     trader): whatever was at the path (a planted file, a symlink, a FIFO) is replaced, never written through."""
     dir_fd = _safefile.open_dir(os.path.dirname(path))
     try:
+        release_fifo(dir_fd, os.path.basename(path))
         _safefile.write_file(dir_fd, os.path.basename(path), data, 0o644)
     except PermissionError:
         raise KillSwitchError(
@@ -333,6 +348,7 @@ def write_kill_file(path, data):
 def remove_kill_file(path):
     dir_fd = _safefile.open_dir(os.path.dirname(path))
     try:
+        release_fifo(dir_fd, os.path.basename(path))
         _safefile.remove_file(dir_fd, os.path.basename(path))
     finally:
         os.close(dir_fd)

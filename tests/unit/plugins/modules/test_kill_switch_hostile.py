@@ -205,3 +205,26 @@ def test_a_fifo_elsewhere_in_the_unit_directory_fails_fast_and_changes_nothing(h
     with pytest.raises(kill_switch.KillSwitchError, match="would hang at daemon-reload on .*evil.conf \\(a FIFO\\)"):
         source.apply("close_only")
     assert not os.path.exists(source.dropin_dir) and source.module.calls == []
+
+
+def test_a_trader_blocked_on_a_planted_fifo_is_released_by_the_kill(tmp_path, capsys):
+    """The real trader reads its kill file with a plain open(): a FIFO planted at the path blocks its engine loop
+    until something opens the FIFO for writing. Replacing the FIFO alone would leave it blocked for good."""
+    import threading
+
+    kill = tmp_path / "ai-quant-kill"
+    os.mkfifo(kill)
+    seen = []
+
+    def trader_reads():
+        with open(kill, encoding="utf-8") as f:  # engine/risk.py _refresh_manual_kill
+            seen.append(f.read())
+
+    reader = threading.Thread(target=trader_reads, daemon=True)
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive()  # blocked, as the trader would be
+    result = run(capsys, mode="close_only", path=str(kill))
+    reader.join(5)
+    assert not reader.is_alive() and seen == [""]
+    assert result["changed"] and kill.read_bytes() == b"close_only\n"
