@@ -36,7 +36,11 @@ notes:
     never takes a write lock and never creates files.
   - A WAL database that no process holds open (no C(-wal) file) is opened with C(immutable=1), because a read-only
     connection would otherwise create C(-wal) and C(-shm) files and leave them behind, owned by the user who ran the
-    check. If a writer opens the file during such a read, the read is done again in normal read-only mode.
+    check. If a writer opens the file during such a read, or opens it, commits and exits (the file's inode, size,
+    mtime, header change counter or C(-wal) file moved), the read is done again in normal read-only mode.
+  - A verdict of corruption (SQLite's C(database disk image is malformed), a failed integrity check) never rests on an
+    immutable read alone; it is confirmed in normal read-only mode, which may leave the C(-wal) and C(-shm) files
+    SQLite needs for that.
   - A missing, unreadable, corrupt or non-SQLite file, a missing table and a wrong schema are problems of that
     database, never a crash of the module.
   - Run it as the bot's user (C(become_user)) or as root; it only needs read access to the files.
