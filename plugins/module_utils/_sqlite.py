@@ -23,10 +23,13 @@ __metaclass__ = type
 import copy
 import datetime
 import glob
+import math
 import os
 import sqlite3
 
 from urllib.parse import quote
+
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 
 HEADER = b"SQLite format 3\x00"
 GLOB_CHARS = ("*", "?", "[")
@@ -47,6 +50,46 @@ def sqlite_argument_spec(now=True):
     if now:
         spec["now"] = dict(type="int")
     return spec
+
+
+# What the shared options accept (see the fragment): at least one path, none empty or holding a control character.
+MAX_PATHS = 1000
+BUSY_TIMEOUT = v.Range(0, 600000, "milliseconds", integer=True)
+NOW = v.Range(0, v.MAX_EPOCH_MS, "epoch milliseconds", integer=True)
+
+
+def check_options(module, numbers=None, now=True):
+    """Fail the task on a bad value of the shared options or of numbers (the module's own {option: _validate.Range}),
+    before any database is opened."""
+    rules = dict(busy_timeout=BUSY_TIMEOUT)
+    if now:
+        rules["now"] = NOW
+    rules.update(numbers or {})
+    v.check(module, numbers=rules, lists=dict(paths=(v.Items(min_items=1, max_items=MAX_PATHS), v.Path())))
+
+
+class BadValue(DatabaseError):
+    """A row whose numeric column holds something else (TEXT, BLOB, a NaN): a problem of its symbol or series."""
+
+
+def sql_type(value):
+    return {str: "TEXT", bytes: "BLOB", float: "REAL", int: "INTEGER", type(None): "NULL"}.get(type(value), type(value).__name__)
+
+
+def numeric(value, column):
+    """value when it is a finite number (None passes), else BadValue naming the column, the type and the value."""
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+        return value
+    shown = repr(value if len(repr(value)) <= 40 else value[:40])
+    raise BadValue("column %s holds %s %s, not a number: fix or delete that row" % (column, sql_type(value), shown))
+
+
+def greatest(conn, table, column, where, params):
+    """MAX(column) of the rows where holds, in one index seek when an index starts with where's columns and column.
+    SQLite sorts TEXT and BLOB after every number, so a row whose numeric column holds text is what this returns:
+    pass it to numeric() to find such rows, which a comparison with a number (t <= now) silently skips."""
+    sql = "SELECT MAX(%s) FROM %s WHERE %s" % (quote_ident(column), quote_ident(table), where)
+    return conn.execute(sql, params).fetchone()[0]
 
 
 def damaged(result):
@@ -170,6 +213,9 @@ class ReadOnly(object):
             return fn(conn)
         except sqlite3.Error as exc:
             raise DatabaseError(_describe(exc)) from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            # data the check did not expect (a value of the wrong type): a problem of this database, not a crash
+            raise DatabaseError("unexpected data: %s" % exc) from None
         finally:
             conn.close()
 
