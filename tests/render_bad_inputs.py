@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Render issue 11's bad-input table (tests/unit/plugins/modules/bad_inputs.py) to docs/bad-inputs.md: each module,
 each bad input tried, and the error message the module gives, by running every case as the unit test does.
 
-Usage: tests/render_bad_inputs.py [OUTPUT]   (make bad-inputs-doc). Exits 1 when a case not marked as waiting for
+Usage: python tests/render_bad_inputs.py [OUTPUT]   (make bad-inputs-doc). Exits 1 when a case not marked as waiting for
 another fix (xfail) is not refused cleanly; the table still shows what happened."""
 
 import collections
