@@ -6,6 +6,7 @@ another fix (xfail) is not refused cleanly; the table still shows what happened.
 
 import collections
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -16,9 +17,12 @@ sys.path.insert(0, os.path.join(TOP, "tests", "unit", "plugins", "modules"))
 
 import bad_inputs  # noqa: E402  pylint: disable=wrong-import-position
 
+# The 8 random characters of a temporary file's name (tempfile.mkstemp), so the table is the same on every run.
+TEMP_NAME = re.compile(r"(/\.[^/'\s]*?\.|/\.ansible_tmp)[a-z0-9_]{8}")
+
 
 def cell(text, limit=400):
-    text = " ".join(str(text).split())
+    text = TEMP_NAME.sub(r"\1XXXXXXXX", " ".join(str(text).split()))
     if len(text) > limit:
         text = text[:limit] + " ..."
     return text.replace("|", "\\|")
