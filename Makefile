@@ -66,6 +66,10 @@ sanity: venv ## ansible-test sanity on a copy at ansible_collections/quantops/ru
 unit: venv ## unit tests
 	pytest tests/unit $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/unit.xml)
 
+.PHONY: bad-inputs-doc
+bad-inputs-doc: venv ## run the bad-input table of every module and write it to docs/bad-inputs.md
+	python tests/render_bad_inputs.py docs/bad-inputs.md
+
 .PHONY: build
 build: venv ## build the collection tarball and install it into build/collections
 	tests/build.sh

@@ -12,6 +12,7 @@ import os
 import stat
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _config_rollback as cr
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 
 # No prompt for credentials, C messages (this module reads some), pathspecs taken literally (a path holding '*' or
 # ':(' is a file name, not a pattern), and no opportunistic index refresh by the read-only commands.
@@ -34,6 +35,16 @@ def config_repo_argument_spec():
         repo=dict(type="path", required=True),
         path=dict(type="str", default=cr.DEFAULT_PATH),
     )
+
+
+def check_repo_options(module, numbers=None, texts=None, lists=None):
+    """Fail the task on a bad repo or path (empty, a control character, too long, absolute, leaving the repo, starting
+    with '-') or on a bad value of the module's own options (see _validate.check), before git runs."""
+    v.check(module, numbers=numbers, paths=dict(repo=v.Path()), texts=texts, lists=lists)
+    try:
+        cr.normalize_rel_path(module.params["path"])
+    except ValueError as e:
+        module.fail_json(msg=str(e), changed=False)
 
 
 class ConfigRepo(object):

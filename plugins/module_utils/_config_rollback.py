@@ -13,6 +13,8 @@ import posixpath
 import shlex
 import string
 
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
+
 DEFAULT_PATH = "config/strategy_overrides.yaml"
 DEFAULT_VALIDATE = "uv run python tools/validate_config.py"
 KEYWORDS = ("previous", "last_known_good")
@@ -22,6 +24,10 @@ HISTORY_SEARCH_LIMIT = 200
 # One record per commit: fields separated by US (0x1f), records by RS (0x1e). %aI is the strict ISO-8601 author date.
 HISTORY_FORMAT = "%H%x1f%aI%x1f%an%x1f%s%x1e"
 WHOLE_DOCUMENT = ""
+# Longest commit-ish accepted (git's own refs are far shorter); the validator's argv is bounded below what execve takes.
+MAX_REF = 1024
+MAX_VALIDATE_ARGS = 1000
+MAX_VALIDATE_CHARS = 131072
 
 _MISSING = object()
 # Bytes a tag name may hold as they are. Everything else (also '/', '%', '@', '~', '^', ':', spaces, non-ASCII) is
@@ -29,15 +35,23 @@ _MISSING = object()
 _REF_SAFE = frozenset(string.ascii_letters + string.digits + "-_+,=")
 
 
+def _option_like(name, value, shown):
+    if value.lstrip().startswith("-"):
+        what = "is not a commit-ish: it" if name == "to" else "is not a file's path: it"
+        raise ValueError("%s=%r %s starts with '-' (once the blanks around it are removed), which git would read as an option: give %s"
+                         % (name, shown, what, "a commit, a tag or a branch" if name == "to" else "the file's path relative to repo"))
+
+
 def normalize_rel_path(path):
     """The config path relative to the repo, normalized ('./config//x.yaml' -> 'config/x.yaml').
 
-    Raises ValueError for an empty or absolute path, one that leaves the repo through '..', or one inside .git.
-    Symlinks are not checked here (that needs the filesystem)."""
+    Raises ValueError for an empty or absolute path, one that starts with '-' (blanks stripped, or once normalized),
+    holds a control character (a newline), is longer than 4096 characters, leaves the repo through '..', or is
+    inside .git. Symlinks are not checked here (that needs the filesystem)."""
     if path is None or path.strip() == "":
         raise ValueError("path is empty: set it to the config file relative to repo, e.g. %s" % DEFAULT_PATH)
-    if "\0" in path:
-        raise ValueError("path %r holds a NUL byte" % (path,))
+    _option_like("path", path, path)
+    v.path("path", path)
     if path.startswith("/"):
         raise ValueError("path %s is absolute: give it relative to repo, e.g. %s" % (path, DEFAULT_PATH))
     norm = posixpath.normpath(path)
@@ -45,16 +59,21 @@ def normalize_rel_path(path):
         raise ValueError("path %s resolves outside repo: give a file inside the repo, e.g. %s" % (path, DEFAULT_PATH))
     if ".git" in norm.split("/"):
         raise ValueError("path %s is inside git's own .git directory, not a tracked file" % path)
+    _option_like("path", norm, path)
     return norm
 
 
 def check_commitish(value):
-    """A commit-ish given by the user, refused when git could take it for an option."""
+    """A commit-ish given by the user, stripped; refused when empty, when git could take it for an option (it
+    starts with '-' once stripped), when it holds a control character or is longer than MAX_REF characters."""
     if value is None or value.strip() == "":
         raise ValueError("to is empty: give a commit, a tag, a branch, 'previous' or 'last_known_good'")
-    if value.startswith("-") or "\0" in value or "\n" in value:
-        raise ValueError("to=%r is not a commit-ish" % (value,))
-    return value.strip()
+    if len(value) > MAX_REF:
+        raise ValueError("to is %d characters long; at most %d are accepted: give a commit, a tag or a branch" % (len(value), MAX_REF))
+    _option_like("to", value, value)
+    ref = value.strip()
+    v.text("to", ref, v.Text(max_length=MAX_REF))
+    return ref
 
 
 def _same(a, b):
@@ -198,15 +217,23 @@ def shadow_plan(rel_path, listdir):
 
 def split_validate(value):
     """The validator's argv from the validate option: a list as it is, a string split as a shell would (no shell is
-    run), None for no validation (None, '' or [])."""
+    run), None for no validation (None, '' or []). Refused: more than MAX_VALIDATE_ARGS arguments, more than
+    MAX_VALIDATE_CHARS characters in all (the kernel would refuse to run it), a NUL byte."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
+        v.items("validate", value, v.Items(max_items=MAX_VALIDATE_ARGS))
         argv = [str(arg) for arg in value]
     elif isinstance(value, str):
+        v.text("validate", value, v.Text(max_length=MAX_VALIDATE_CHARS, multiline=True, allow_empty=True))
         argv = shlex.split(value)
     else:
         raise ValueError("validate must be a command line (string), a list of arguments or null, not %r" % (value,))
+    for i, arg in enumerate(argv):
+        v.text("validate[%d]" % i, arg, v.Text(max_length=MAX_VALIDATE_CHARS, multiline=True, allow_empty=True))
+    total = sum(len(arg) for arg in argv)
+    if total > MAX_VALIDATE_CHARS:
+        raise ValueError("validate is %d characters long in all; at most %d are accepted" % (total, MAX_VALIDATE_CHARS))
     return argv or None
 
 

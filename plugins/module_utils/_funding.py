@@ -8,15 +8,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+
 HOUR = 3600 * 1000
 MAX_ANOMALIES = 20
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def funding_report(symbol, rows, *, latest, has_older, now, lookback_ms, max_gap_ms, max_abs_rate):
     """rows: [(time, funding_rate)] of the lookback window [now - lookback, now], ascending; latest: the newest time not
     after now (None when the symbol has none); has_older: the symbol has rows before the window.
     A gap is a stretch longer than max_gap between two rows, or between the window's start and the first row when the
-    history goes back further; the stretch after the newest row is its age (stale), not a gap. Anomalies: |funding_rate| above max_abs_rate, or NULL."""
+    history goes back further; the stretch after the newest row is its age (stale), not a gap. Anomalies: |funding_rate| above max_abs_rate, NULL,
+    or not a finite number (TEXT, BLOB, NaN)."""
     times = [r[0] for r in rows]
     age = None if latest is None else max(0, now - latest)
     report = dict(symbol=symbol, rows_in_lookback=len(rows), latest=latest, age_hours=None if age is None else round(age / HOUR, 2),
@@ -26,7 +33,7 @@ def funding_report(symbol, rows, *, latest, has_older, now, lookback_ms, max_gap
         if after - before > max_gap_ms:
             report["gaps"].append(dict(start=before, end=after, hours=round((after - before) / HOUR, 2)))
     for t, rate in rows:
-        if rate is None or abs(rate) > max_abs_rate:
+        if not _finite(rate) or abs(rate) > max_abs_rate:
             report["anomaly_count"] += 1
             if len(report["anomalies"]) < MAX_ANOMALIES:
                 report["anomalies"].append(dict(time=t, funding_rate=rate))

@@ -8,7 +8,9 @@ A check must never lock, change or litter a live database:
 - it opens the file with SQLite's read-only URI mode (``mode=ro``) and ``PRAGMA query_only``;
 - a WAL database that no process has open (no ``-wal`` file) is opened ``immutable=1``: a read-only connection would
   otherwise create ``-wal`` and ``-shm`` files (owned by whoever runs the check) and leave them behind;
-- if a writer appears while such a read runs, the read is done again in ordinary read-only mode;
+- if a writer appears, or comes and goes, while such a read runs (the file's fingerprint moved), and whenever such a
+  read fails or finds the database damaged, the read is done again in ordinary read-only mode, so no verdict of
+  corruption ever rests on an immutable read alone;
 - a busy timeout lets it wait for a writer's commit instead of failing at once.
 Everything that can go wrong with one file is raised as DatabaseError, which the modules report as a problem of that
 database instead of crashing.
@@ -21,10 +23,13 @@ __metaclass__ = type
 import copy
 import datetime
 import glob
+import math
 import os
 import sqlite3
 
 from urllib.parse import quote
+
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 
 HEADER = b"SQLite format 3\x00"
 GLOB_CHARS = ("*", "?", "[")
@@ -47,9 +52,61 @@ def sqlite_argument_spec(now=True):
     return spec
 
 
-def check_paths(patterns, busy_timeout_ms, read, defaults):
+# What the shared options accept (see the fragment): at least one path, none empty or holding a control character.
+MAX_PATHS = 1000
+BUSY_TIMEOUT = v.Range(0, 600000, "milliseconds", integer=True)
+NOW = v.Range(0, v.MAX_EPOCH_MS, "epoch milliseconds", integer=True)
+
+
+def check_options(module, numbers=None, now=True):
+    """Fail the task on a bad value of the shared options or of numbers (the module's own {option: _validate.Range}),
+    before any database is opened."""
+    rules = dict(busy_timeout=BUSY_TIMEOUT)
+    if now:
+        rules["now"] = NOW
+    rules.update(numbers or {})
+    v.check(module, numbers=rules, lists=dict(paths=(v.Items(min_items=1, max_items=MAX_PATHS), v.Path())))
+
+
+class BadValue(DatabaseError):
+    """A row whose numeric column holds something else (TEXT, BLOB, a NaN): a problem of its symbol or series."""
+
+
+def sql_type(value):
+    return {str: "TEXT", bytes: "BLOB", float: "REAL", int: "INTEGER", type(None): "NULL"}.get(type(value), type(value).__name__)
+
+
+def numeric(value, column):
+    """value when it is a finite number (None passes), else BadValue naming the column, the type and the value."""
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+        return value
+    shown = repr(value if len(repr(value)) <= 40 else value[:40])
+    raise BadValue("column %s holds %s %s, not a number: fix or delete that row" % (column, sql_type(value), shown))
+
+
+def greatest(conn, table, column, where, params):
+    """MAX(column) of the rows where holds, in one index seek when an index starts with where's columns and column.
+    SQLite sorts TEXT and BLOB after every number, so a row whose numeric column holds text is what this returns:
+    pass it to numeric() to find such rows, which a comparison with a number (t <= now) silently skips."""
+    sql = "SELECT MAX(%s) FROM %s WHERE %s" % (quote_ident(column), quote_ident(table), where)
+    return conn.execute(sql, params).fetchone()[0]
+
+
+def damaged(result):
+    """Whether a read's result says the database is damaged: a failed integrity check of a freshness check
+    (integrity option) or of sqlite_integrity. Such a result read immutable is confirmed in read-only mode."""
+    if not isinstance(result, dict):
+        return False
+    integrity = result.get("integrity")
+    if isinstance(integrity, dict) and not integrity.get("ok", True):
+        return True
+    return "messages" in result and result.get("ok") is False
+
+
+def check_paths(patterns, busy_timeout_ms, read, defaults, suspect=damaged):
     """Run read(conn) on every file the patterns name: [dict(defaults, path, error, access, size, **read's dict)].
-    A pattern that matches nothing and a file that cannot be read become entries with an error."""
+    A pattern that matches nothing and a file that cannot be read become entries with an error. suspect(result):
+    whether a result read immutable must be confirmed in read-only mode (see ReadOnly.read)."""
     out = []
     for pattern, files in expand_paths(patterns):
         if not files:
@@ -59,7 +116,7 @@ def check_paths(patterns, busy_timeout_ms, read, defaults):
             try:
                 reader = ReadOnly(path, busy_timeout_ms)
                 db["size"] = reader.facts["size"]
-                db.update(reader.read(read))
+                db.update(reader.read(read, suspect))
                 db["access"] = reader.method
             except DatabaseError as exc:
                 db["error"] = str(exc)
@@ -156,17 +213,59 @@ class ReadOnly(object):
             return fn(conn)
         except sqlite3.Error as exc:
             raise DatabaseError(_describe(exc)) from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            # data the check did not expect (a value of the wrong type): a problem of this database, not a crash
+            raise DatabaseError("unexpected data: %s" % exc) from None
         finally:
             conn.close()
 
-    def read(self, fn):
+    def read(self, fn, suspect=None):
+        """fn(conn) in one read transaction. An immutable read (a WAL database no process had open) takes no locks,
+        so a writer that opens the file, commits and exits while it runs is seen by no lock: the file is fingerprinted
+        before and after (inode, size, mtime, the header's change counter, the -wal file), and when anything moved,
+        the read is done again in ordinary read-only mode. An immutable read that fails (SQLite says "malformed") or
+        whose result suspect(result) calls suspicious (an integrity check that is not ok) is never the verdict
+        either: it is confirmed in read-only mode, which sees a consistent snapshot under the writers' locks."""
         wal_file = self.path + "-wal"
         immutable = self.facts["wal"] and not os.path.exists(wal_file)
-        result = self._run(fn, immutable)
-        if immutable and os.path.exists(wal_file):
-            # A writer opened the database while we read it without locks: read again, with locks.
-            result = self._run(fn, False)
+        if not immutable:
+            return self._run(fn, False)
+        before = fingerprint(self.path)
+        try:
+            result = self._run(fn, True)
+        except DatabaseError as exc:
+            return self._confirm(fn, exc)
+        if fingerprint(self.path) != before or (suspect is not None and suspect(result)):
+            # A writer came and went during the read, or the read saw something wrong: read again, with locks.
+            return self._confirm(fn, None)
         return result
+
+    def _confirm(self, fn, immutable_error):
+        try:
+            return self._run(fn, False)
+        except DatabaseError as exc:
+            if immutable_error is None or str(exc) == str(immutable_error):
+                raise
+            raise DatabaseError("%s (immutable read: %s)" % (exc, immutable_error)) from None
+
+
+def fingerprint(path):
+    """What changes when any writer touches a database: the main file's identity, size, times and header change
+    counter (bytes 24-27), and the -wal file's existence, identity, size and mtime."""
+    out = []
+    for name in (path, path + "-wal"):
+        try:
+            st = os.stat(name)
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    try:
+        with open(path, "rb") as f:
+            out.append(f.read(28)[24:28])
+    except (IOError, OSError):
+        out.append(None)
+    return tuple(out)
 
 
 def quote_ident(name):

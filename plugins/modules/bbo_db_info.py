@@ -32,11 +32,13 @@ options:
     type: list
     elements: str
   max_age_seconds:
-    description: A symbol is stale when its newest snapshot is older than this.
+    description: A symbol is stale when its newest snapshot is older than this. Above 0, at most 31536000 (a year).
     type: float
     default: 60
   retention_hours:
-    description: Rows older than this many hours are counted (and are a problem) because the retention sweep should have removed them.
+    description:
+      - Rows older than this many hours are counted (and are a problem) because the retention sweep should have removed them.
+      - Above 0, at most 87600.
     type: float
     default: 48
 seealso:
@@ -159,14 +161,22 @@ databases:
         older_than_retention:
           description: Rows older than O(retention_hours).
           type: int
+        error:
+          description:
+            - Why the symbol could not be checked (a row whose C(ts_ms) holds TEXT or BLOB, not a number), else null.
+              The other fields are then null or 0.
+          type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quantops.runbooks.plugins.module_utils import _sqlite as sq
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 
 TABLE = "bbo_snapshots"
 # ws_sidecar/src/main.rs ensure_bbo_snapshots_db at 9603e63: PRIMARY KEY (symbol, ts_ms)
 COLUMNS = ["symbol", "ts_ms", "bid", "ask", "mid"]
+MAX_AGE_SECONDS = v.Range(0, 31536000, "seconds", above=True)
+RETENTION_HOURS = v.Range(0, 87600, "hours", above=True)
 
 
 class BboCheck(object):
@@ -189,16 +199,30 @@ class BboCheck(object):
         out["integrity"] = sq.integrity_report(conn, self.p["integrity"])
         symbols = self.p["symbols"] or sq.distinct(conn, TABLE, "symbol", seek=info.seek("symbol"))
         for symbol in symbols:
-            rows, earliest, latest = conn.execute("SELECT COUNT(*), MIN(ts_ms), MAX(ts_ms) FROM bbo_snapshots WHERE symbol = ? AND ts_ms <= ?",
-                                                  (symbol, self.now)).fetchone()
-            if not rows:
+            try:
+                entry = self.symbol(conn, symbol)
+            except sq.BadValue as e:
+                entry = dict(symbol=symbol, rows=0, earliest=None, latest=None, latest_iso=None, age_seconds=None, stale=None,
+                             older_than_retention=0, error=str(e))
+            if entry is None:
                 out["missing_symbols"].append(symbol)
-                continue
-            old = conn.execute("SELECT COUNT(*) FROM bbo_snapshots WHERE symbol = ? AND ts_ms < ?", (symbol, self.cutoff)).fetchone()[0]
-            age = round(max(0, self.now - latest) / 1000.0, 3)
-            out["symbols"].append(dict(symbol=symbol, rows=rows, earliest=earliest, latest=latest, latest_iso=sq.iso(latest), age_seconds=age,
-                                       stale=age > self.p["max_age_seconds"], older_than_retention=old))
+            else:
+                out["symbols"].append(entry)
         return out
+
+    def symbol(self, conn, symbol):
+        """The symbol's entry, None when it has no snapshot; BadValue when a ts_ms holds something else than a number."""
+        sq.numeric(sq.greatest(conn, TABLE, "ts_ms", "symbol = ?", (symbol,)), "ts_ms")
+        rows, earliest, latest = conn.execute("SELECT COUNT(*), MIN(ts_ms), MAX(ts_ms) FROM bbo_snapshots WHERE symbol = ? AND ts_ms <= ?",
+                                              (symbol, self.now)).fetchone()
+        if not rows:
+            return None
+        sq.numeric(earliest, "ts_ms")
+        sq.numeric(latest, "ts_ms")
+        old = conn.execute("SELECT COUNT(*) FROM bbo_snapshots WHERE symbol = ? AND ts_ms < ?", (symbol, self.cutoff)).fetchone()[0]
+        age = round(max(0, self.now - latest) / 1000.0, 3)
+        return dict(symbol=symbol, rows=rows, earliest=earliest, latest=latest, latest_iso=sq.iso(latest), age_seconds=age,
+                    stale=age > self.p["max_age_seconds"], older_than_retention=old, error=None)
 
 
 def describe(db, p):
@@ -207,6 +231,8 @@ def describe(db, p):
     if not readable:
         return lines
     for s in db["symbols"]:
+        if s["error"]:
+            lines.append("%s: %s cannot be checked: %s" % (where, s["symbol"], s["error"]))
         if s["stale"]:
             lines.append("%s: %s stale: newest snapshot %s is %g s old (max %g s)"
                          % (where, s["symbol"], s["latest_iso"], s["age_seconds"], p["max_age_seconds"]))
@@ -218,8 +244,6 @@ def describe(db, p):
 
 def run(module):
     p = module.params
-    if p["max_age_seconds"] <= 0 or p["retention_hours"] <= 0:
-        module.fail_json(msg="max_age_seconds and retention_hours must be > 0")
     check = BboCheck(p)
     defaults = dict(schema_ok=None, schema_problems=[], symbols=[], missing_symbols=[], integrity=None)
     databases = sq.check_paths(p["paths"], p["busy_timeout"], check.read, defaults)
@@ -247,6 +271,7 @@ def main():
         integrity=dict(type="str", default="none", choices=["none", "quick", "full"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    sq.check_options(module, dict(max_age_seconds=MAX_AGE_SECONDS, retention_hours=RETENTION_HOURS))
     module.exit_json(**run(module))
 
 

@@ -42,19 +42,20 @@ options:
     type: list
     elements: str
   lookback_hours:
-    description: The window, ending at O(now), in which missing and misaligned bars are looked for.
+    description: The window, ending at O(now), in which missing and misaligned bars are looked for. Above 0, at most 87600.
     type: float
     default: 24
   max_bars_behind:
     description:
       - A series is stale when its newest bar lags the bar that should be open at O(now) by more than this many bars.
-        0 means the forming bar itself must be written (the sidecar upserts it on every tick).
+        0 means the forming bar itself must be written (the sidecar upserts it on every tick). At most 1000000.
     type: int
     default: 2
   min_bars:
     description:
       - "Map of interval to the fewest bars each symbol must keep, for the retention check of AQC-203
         (C({3m: 5000, 5m: 5000}) once pruning is disabled for 3m and 5m). Checked with one index seek per series."
+      - Each value is a whole number from 1 to 1000000000.
     type: dict
   count_rows:
     description:
@@ -258,6 +259,11 @@ databases:
         rows:
           description: Rows of the series, with O(count_rows) only.
           type: int
+        error:
+          description:
+            - Why the series could not be checked (a row whose C(t) holds TEXT or BLOB, not a number), else null. The
+              other fields are then null or 0.
+          type: str
 """
 
 import time
@@ -265,8 +271,12 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quantops.runbooks.plugins.module_utils import _candles as cd
 from ansible_collections.quantops.runbooks.plugins.module_utils import _sqlite as sq
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 
 TABLE = "candles"
+LOOKBACK_HOURS = v.Range(0, 87600, "hours", above=True)
+MAX_BARS_BEHIND = v.Range(0, 1000000, "bars", integer=True)
+MIN_BARS = v.Range(1, 1000000000, "bars", integer=True)
 KEY = ["symbol", "interval", "t"]
 COLUMNS = ["symbol", "interval", "t", "t_close", "o", "h", "l", "c", "v", "n"]
 
@@ -276,7 +286,7 @@ class CandleCheck(object):
         self.p = params
         self.now = sq.now_ms(params["now"])
         self.lookback_ms = int(params["lookback_hours"] * cd.HOUR)
-        self.min_bars = dict((k, int(v)) for k, v in (params["min_bars"] or {}).items())
+        self.min_bars = dict(params["min_bars"] or {})
         self.symbols = params["symbols"]
         self.intervals = set(params["intervals"] or [])
 
@@ -316,12 +326,21 @@ class CandleCheck(object):
         return out
 
     def series(self, conn, symbol, interval, has_close):
+        try:
+            return self._series(conn, symbol, interval, has_close)
+        except sq.BadValue as e:
+            return bad_series(symbol, interval, str(e), self.min_bars.get(interval))
+
+    def _series(self, conn, symbol, interval, has_close):
         key = (symbol, interval)
+        sq.numeric(sq.greatest(conn, TABLE, "t", "symbol = ? AND interval = ?", key), "t")
         latest = conn.execute("SELECT t, %s FROM candles WHERE symbol = ? AND interval = ? AND t <= ? ORDER BY t DESC LIMIT 1"
                               % ("t_close" if has_close else "NULL"), key + (self.now,)).fetchone()
         earliest = conn.execute("SELECT MIN(t) FROM candles WHERE symbol = ? AND interval = ? AND t <= ?", key + (self.now,)).fetchone()[0]
         rows = conn.execute("SELECT t, %s FROM candles WHERE symbol = ? AND interval = ? AND t >= ? AND t <= ? ORDER BY t"
                             % ("t_close" if has_close else "NULL"), key + (self.now - self.lookback_ms, self.now)).fetchall()
+        for value in [earliest, latest and latest[0]] + [r[0] for r in rows]:
+            sq.numeric(value, "t")
         report = cd.series_report(symbol, interval, [r[0] for r in rows], earliest=earliest, latest=latest and latest[0], now=self.now,
                                   lookback_ms=self.lookback_ms, max_bars_behind=self.p["max_bars_behind"])
         report["latest_iso"] = sq.iso(report["latest"])
@@ -329,6 +348,7 @@ class CandleCheck(object):
         report["bad_t_close"] = cd.bad_t_close(rows, interval) if has_close else 0
         report["min_bars"] = self.min_bars.get(interval)
         report["below_min_bars"] = None
+        report["error"] = None
         if report["min_bars"]:
             nth = conn.execute("SELECT t FROM candles WHERE symbol = ? AND interval = ? AND t <= ? ORDER BY t DESC LIMIT 1 OFFSET ?",
                                key + (self.now, report["min_bars"] - 1)).fetchone()
@@ -336,6 +356,24 @@ class CandleCheck(object):
         if self.p["count_rows"]:
             report["rows"] = conn.execute("SELECT COUNT(*) FROM candles WHERE symbol = ? AND interval = ? AND t <= ?", key + (self.now,)).fetchone()[0]
         return report
+
+
+def to_number(value):
+    """A min_bars value as YAML or -e gave it ("5000" too), as a number for the range check; else as it is."""
+    if isinstance(value, str):
+        for kind in (int, float):
+            try:
+                return kind(value)
+            except ValueError:
+                pass
+    return value
+
+
+def bad_series(symbol, interval, error, min_bars):
+    """The entry of a series that could not be checked: a value of the wrong type in one of its rows."""
+    return dict(symbol=symbol, interval=interval, earliest=None, latest=None, latest_iso=None, latest_close=None, bars_behind=None,
+                stale=None, bars_in_lookback=0, gaps=[], missing_in_lookback=0, misaligned=0, bad_t_close=0, min_bars=min_bars,
+                below_min_bars=None, error=error)
 
 
 def describe(db, now, hours, max_behind):
@@ -348,6 +386,9 @@ def describe(db, now, hours, max_behind):
     lines.extend("%s: %s is not a Hyperliquid interval" % (where, name) for name in db["unknown_intervals"])
     for s in db["series"]:
         name = "%s: %s %s" % (where, s["symbol"], s["interval"])
+        if s["error"]:
+            lines.append("%s: cannot be checked: %s" % (name, s["error"]))
+            continue
         if s["latest"] is None:
             lines.append("%s stale: no bar at or before %s" % (name, sq.iso(now)))
         elif s["stale"]:
@@ -371,12 +412,9 @@ def run(module):
             module.fail_json(msg="%s is not a Hyperliquid candle interval; use one of %s" % (interval, ", ".join(cd.INTERVALS)))
     for interval, bars in (p["min_bars"] or {}).items():
         try:
-            if int(bars) < 1:
-                raise ValueError()
-        except (TypeError, ValueError):
-            module.fail_json(msg="min_bars[%s] must be a whole number of bars >= 1, got %r" % (interval, bars))
-    if p["lookback_hours"] <= 0 or p["max_bars_behind"] < 0:
-        module.fail_json(msg="lookback_hours must be > 0 and max_bars_behind >= 0")
+            p["min_bars"][interval] = v.number("min_bars[%s]" % interval, to_number(bars), MIN_BARS)
+        except v.InvalidInput as e:
+            module.fail_json(msg=str(e))
     started = time.time()
     check = CandleCheck(p)
     defaults = dict(schema_ok=None, schema_problems=[], duplicates=None, duplicate_rows=None, duplicates_method=None, integrity=None, series=[],
@@ -414,6 +452,7 @@ def main():
         integrity=dict(type="str", default="none", choices=["none", "quick", "full"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    sq.check_options(module, dict(lookback_hours=LOOKBACK_HOURS, max_bars_behind=MAX_BARS_BEHIND))
     module.exit_json(**run(module))
 
 

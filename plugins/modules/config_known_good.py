@@ -37,7 +37,8 @@ options:
   path:
     description:
       - The config file, relative to O(repo). Absolute paths, paths leaving the repo (through C(..) or a symlink),
-        paths through a symlinked directory and symlinks are refused.
+        paths through a symlinked directory and symlinks are refused, and so are paths that start with C(-) (once
+        stripped of blanks) or hold a newline or another control character.
     type: str
     default: config/strategy_overrides.yaml
   state:
@@ -47,7 +48,7 @@ options:
     choices: [present, absent]
     default: present
   note:
-    description: Why this version is good (a deploy, a ticket), kept in the tag's message.
+    description: Why this version is good (a deploy, a ticket), kept in the tag's message. At most 10000 characters.
     type: str
 notes:
   - Annotated tags need a committer identity. When neither the repo's git config nor the environment has one,
@@ -105,11 +106,16 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _config_rollback as cr
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._config_git import (
     ConfigGitError,
     ConfigRepo,
+    check_repo_options,
     config_repo_argument_spec,
 )
+
+# The note goes to git as one argument (-m): far below what the kernel takes for one.
+NOTE = v.Text(max_length=10000, multiline=True, allow_empty=True)
 
 try:
     import yaml
@@ -173,6 +179,7 @@ def main():
         note=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    check_repo_options(module, texts=dict(note=NOTE))
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     try:

@@ -47,7 +47,8 @@ options:
   path:
     description:
       - The config file, relative to O(repo). Absolute paths, paths leaving the repo (through C(..) or a symlink),
-        paths through a symlinked directory and symlinks are refused.
+        paths through a symlinked directory and symlinks are refused, and so are paths that start with C(-) (once
+        stripped of blanks) or hold a newline or another control character.
     type: str
     default: config/strategy_overrides.yaml
   to:
@@ -57,6 +58,8 @@ options:
         (C(git rev-list -n1 HEAD -- path), then its C(^)); or V(last_known_good), the content marked with
         M(quantops.runbooks.config_known_good).
       - The two keywords win over a branch of the same name (write C(refs/heads/previous) for the branch).
+      - Blanks around it are stripped; what starts with C(-) then (git would read an option), holds a control
+        character or is longer than 1024 characters is refused.
     type: str
     required: true
   validate:
@@ -65,6 +68,7 @@ options:
         arguments, or a string split as a shell would split it (no shell runs, no variables are expanded). Exit 0 means
         valid; anything else refuses the rollback with the validator's output in RV(validation).
       - V(null), an empty string or an empty list skips validation.
+      - At most 1000 arguments and 131072 characters in all.
     type: raw
     default: uv run python tools/validate_config.py
   restart_keys:
@@ -72,11 +76,12 @@ options:
       - Dotted keys whose change the trader does not hot-reload. RV(restart_required) is true when a changed key is one
         of them, below one (C(global.engine.interval.x)) or above one (the whole C(global.engine) mapping). The
         real trader reads C(global.engine.interval) only at start.
+      - At most 1000 keys.
     type: list
     elements: str
     default: [global.engine.interval]
   history:
-    description: How many of the newest commits touching O(path) RV(history) lists (V(0) for none).
+    description: How many of the newest commits touching O(path) RV(history) lists (V(0) for none, at most 10000).
     type: int
     default: 10
   force:
@@ -266,11 +271,16 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _config_rollback as cr
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._config_git import (
     ConfigGitError,
     ConfigRepo,
+    check_repo_options,
     config_repo_argument_spec,
 )
+
+HISTORY = v.Range(0, 10000, "commits", integer=True)
+RESTART_KEYS = (v.Items(max_items=1000), v.Text(max_length=1024, allow_empty=True))
 
 try:
     import yaml
@@ -430,8 +440,6 @@ def parse_yaml(data):
 
 def run(module):
     p = module.params
-    if p["history"] < 0:
-        raise RollbackError("history must be 0 or more, not %d" % p["history"])
     try:
         to = cr.check_commitish(p["to"])
         argv = cr.split_validate(p["validate"])
@@ -532,6 +540,7 @@ def main():
         force=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    check_repo_options(module, numbers=dict(history=HISTORY), lists=dict(restart_keys=RESTART_KEYS))
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     try:

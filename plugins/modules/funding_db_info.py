@@ -16,7 +16,7 @@ description:
     C(tools/check_funding_rates_db.py --lookback-hours 72 --max-gap-hours 4) does, read-only and from the control node.
   - Per symbol it reports the newest hourly rate and its age (stale when older than O(max_gap_hours)), gaps longer than
     O(max_gap_hours) inside the lookback window, rows not on the hour, and anomalies (|funding_rate| above
-    O(max_abs_rate), or NULL).
+    O(max_abs_rate), NULL, or not a number at all, such as a TEXT value).
   - The remedy for stale rates is the bot's C(tools/fetch_funding_rates.py --days 7); the playbook
     C(quantops.runbooks.check_databases) runs it when asked to remediate.
 author:
@@ -32,15 +32,17 @@ options:
     type: list
     elements: str
   lookback_hours:
-    description: The window, ending at O(now), in which gaps and anomalies are looked for.
+    description: The window, ending at O(now), in which gaps and anomalies are looked for. Above 0, at most 87600.
     type: float
     default: 72
   max_gap_hours:
-    description: The longest acceptable stretch without a rate, inside the window and since the newest rate.
+    description: The longest acceptable stretch without a rate, inside the window and since the newest rate. Above 0, at most 87600.
     type: float
     default: 4
   max_abs_rate:
-    description: An hourly rate whose absolute value is above this is an anomaly (Hyperliquid caps funding at 4 % an hour).
+    description:
+      - An hourly rate whose absolute value is above this is an anomaly (Hyperliquid caps funding at 4 % an hour).
+      - From 0 to 100.
     type: float
     default: 0.04
 seealso:
@@ -187,14 +189,22 @@ databases:
           description: The first 20 anomalous rates, as C(time) and C(funding_rate).
           type: list
           elements: dict
+        error:
+          description:
+            - Why the symbol could not be checked (a row whose C(time) holds TEXT or BLOB, not a number), else null. The
+              other fields are then null or 0.
+          type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quantops.runbooks.plugins.module_utils import _funding as fd
 from ansible_collections.quantops.runbooks.plugins.module_utils import _sqlite as sq
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 
 TABLE = "funding_rates"
 COLUMNS = ["symbol", "time", "funding_rate", "premium"]
+HOURS = v.Range(0, 87600, "hours", above=True)
+MAX_ABS_RATE = v.Range(0, 100, "a fraction per hour")
 
 
 class FundingCheck(object):
@@ -219,18 +229,34 @@ class FundingCheck(object):
         symbols = self.p["symbols"] or sq.distinct(conn, TABLE, "symbol", seek=info.seek("symbol"))
         start = self.now - self.lookback_ms
         for symbol in symbols:
-            latest = conn.execute("SELECT MAX(time) FROM funding_rates WHERE symbol = ? AND time <= ?", (symbol, self.now)).fetchone()[0]
-            if latest is None:
+            try:
+                report = self.symbol(conn, symbol, start)
+            except sq.BadValue as e:
+                report = dict(symbol=symbol, rows_in_lookback=0, latest=None, latest_iso=None, age_hours=None, stale=None, gaps=[],
+                              off_hour=0, anomalies=[], anomaly_count=0, error=str(e))
+            if report is None:
                 out["missing_symbols"].append(symbol)
-                continue
-            rows = conn.execute("SELECT time, funding_rate FROM funding_rates WHERE symbol = ? AND time >= ? AND time <= ? ORDER BY time",
-                                (symbol, start, self.now)).fetchall()
-            older = conn.execute("SELECT 1 FROM funding_rates WHERE symbol = ? AND time < ? LIMIT 1", (symbol, start)).fetchone() is not None
-            report = fd.funding_report(symbol, rows, latest=latest, has_older=older, now=self.now, lookback_ms=self.lookback_ms,
-                                       max_gap_ms=self.max_gap_ms, max_abs_rate=self.p["max_abs_rate"])
-            report["latest_iso"] = sq.iso(latest)
-            out["symbols"].append(report)
+            else:
+                out["symbols"].append(report)
         return out
+
+    def symbol(self, conn, symbol, start):
+        """The symbol's report, None when it has no rate; BadValue when a time holds something else than a number (a
+        funding_rate that is not a number is an anomaly of the report)."""
+        sq.numeric(sq.greatest(conn, TABLE, "time", "symbol = ?", (symbol,)), "time")
+        latest = conn.execute("SELECT MAX(time) FROM funding_rates WHERE symbol = ? AND time <= ?", (symbol, self.now)).fetchone()[0]
+        if latest is None:
+            return None
+        rows = conn.execute("SELECT time, funding_rate FROM funding_rates WHERE symbol = ? AND time >= ? AND time <= ? ORDER BY time",
+                            (symbol, start, self.now)).fetchall()
+        for value in [latest] + [r[0] for r in rows]:
+            sq.numeric(value, "time")
+        older = conn.execute("SELECT 1 FROM funding_rates WHERE symbol = ? AND time < ? LIMIT 1", (symbol, start)).fetchone() is not None
+        report = fd.funding_report(symbol, rows, latest=latest, has_older=older, now=self.now, lookback_ms=self.lookback_ms,
+                                   max_gap_ms=self.max_gap_ms, max_abs_rate=self.p["max_abs_rate"])
+        report["latest_iso"] = sq.iso(latest)
+        report["error"] = None
+        return report
 
 
 def describe(db, p):
@@ -240,6 +266,9 @@ def describe(db, p):
         return lines
     for s in db["symbols"]:
         name = "%s: %s" % (where, s["symbol"])
+        if s["error"]:
+            lines.append("%s cannot be checked: %s" % (name, s["error"]))
+            continue
         if s["stale"]:
             lines.append("%s stale: newest rate %s is %g h old (max %g h)" % (name, s["latest_iso"], s["age_hours"], p["max_gap_hours"]))
         if s["gaps"]:
@@ -249,14 +278,13 @@ def describe(db, p):
         if s["off_hour"]:
             lines.append("%s: %d rates in the last %g h are not on the hour" % (name, s["off_hour"], p["lookback_hours"]))
         if s["anomaly_count"]:
-            lines.append("%s: %d anomalous rates (|rate| > %g or NULL) in the last %g h" % (name, s["anomaly_count"], p["max_abs_rate"], p["lookback_hours"]))
+            lines.append("%s: %d anomalous rates (|rate| > %g, NULL or not a number) in the last %g h"
+                         % (name, s["anomaly_count"], p["max_abs_rate"], p["lookback_hours"]))
     return lines
 
 
 def run(module):
     p = module.params
-    if p["lookback_hours"] <= 0 or p["max_gap_hours"] <= 0 or p["max_abs_rate"] < 0:
-        module.fail_json(msg="lookback_hours and max_gap_hours must be > 0 and max_abs_rate >= 0")
     check = FundingCheck(p)
     defaults = dict(schema_ok=None, schema_problems=[], symbols=[], missing_symbols=[], integrity=None)
     databases = sq.check_paths(p["paths"], p["busy_timeout"], check.read, defaults)
@@ -285,6 +313,7 @@ def main():
         integrity=dict(type="str", default="none", choices=["none", "quick", "full"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    sq.check_options(module, dict(lookback_hours=HOURS, max_gap_hours=HOURS, max_abs_rate=MAX_ABS_RATE))
     module.exit_json(**run(module))
 
 

@@ -51,9 +51,10 @@ options:
     description:
       - Seconds to wait. With O(state=present), how long to wait for a match (default 30). With O(state=absent), how
         long to keep watching for a match that must not come (default 0, check the window once).
+      - From 0 to 86400; V(nan) and V(inf) are refused.
     type: float
   poll:
-    description: Seconds between two reads of the journal.
+    description: Seconds between two reads of the journal, from 0.05 to 60.
     type: float
     default: 0.5
 """
@@ -114,12 +115,18 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _units
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal, JournalError, entry_time, message_text
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
     SystemdTarget,
     SystemdTargetError,
     systemd_argument_spec,
 )
+
+
+# A timeout of nan or inf never ends the wait loop, a poll of 0 spins it: both are refused before anything runs.
+TIMEOUT = v.Range(0, 86400, "seconds")
+POLL = v.Range(0.05, 60, "seconds")
 
 
 class JournalCheckError(Exception):
@@ -200,6 +207,7 @@ def main():
     )
     argument_spec.update(systemd_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    v.check(module, numbers=dict(timeout=TIMEOUT, poll=POLL))
     try:
         module.exit_json(**run(module))
     except (JournalCheckError, JournalError, ValueError) as e:

@@ -29,7 +29,7 @@ options:
     choices: [full, quick]
     default: full
   max_errors:
-    description: Stop after this many error messages per database.
+    description: Stop after this many error messages per database, from 1 to 1000000.
     type: int
     default: 100
 seealso:
@@ -86,12 +86,13 @@ databases:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quantops.runbooks.plugins.module_utils import _sqlite as sq
+from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
+
+MAX_ERRORS = v.Range(1, 1000000, "messages", integer=True)
 
 
 def run(module):
     p = module.params
-    if p["max_errors"] < 1:
-        module.fail_json(msg="max_errors must be >= 1")
 
     def read(conn):
         ok, messages = sq.integrity(conn, quick=p["mode"] == "quick", max_errors=p["max_errors"])
@@ -118,6 +119,7 @@ def main():
         max_errors=dict(type="int", default=100),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    sq.check_options(module, dict(max_errors=MAX_ERRORS), now=False)
     module.exit_json(**run(module))
 
 

@@ -147,6 +147,39 @@ def test_check_commitish_refuses_options(value):
         cr.check_commitish(value)
 
 
+@pytest.mark.parametrize("value", [" -x", "\t--all", "  --output=/tmp/x", " -n1 "])
+def test_check_commitish_refuses_an_option_hidden_behind_blanks(value):
+    """Finding 9 of issue 11: the '-' check runs on the stripped value, the one git gets."""
+    with pytest.raises(ValueError, match="starts with '-'"):
+        cr.check_commitish(value)
+
+
+@pytest.mark.parametrize("path", ["-x.yaml", " -x.yaml", "\t--output=x", "./-x.yaml"])
+def test_normalize_rel_path_refuses_an_option_like_path(path):
+    with pytest.raises(ValueError, match="starts with '-'"):
+        cr.normalize_rel_path(path)
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("a" * 1000000, "at most 1024"),
+    ("HEAD\nmain", "newline"),
+])
+def test_check_commitish_refuses_huge_and_multiline_refs_clearly(value, words):
+    with pytest.raises(ValueError, match=words):
+        cr.check_commitish(value)
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    (["k%d" % i for i in range(100000)], "validate has 100000 items; at most 1000"),
+    (["python3", "-c", "x" * 200000], "at most 131072"),
+    ("python3 " + "x" * 200000, "at most 131072"),
+    (["python3", "a\0b"], "NUL"),
+])
+def test_split_validate_refuses_huge_commands_clearly(value, words):
+    with pytest.raises(ValueError, match=words):
+        cr.split_validate(value)
+
+
 @pytest.mark.parametrize(("value", "argv"), [
     ("uv run python tools/validate_config.py", ["uv", "run", "python", "tools/validate_config.py"]),
     ("python3 -c 'import sys; sys.exit(0)'", ["python3", "-c", "import sys; sys.exit(0)"]),

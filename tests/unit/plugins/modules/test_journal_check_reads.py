@@ -2,7 +2,11 @@
 the invocation), every later one from the cursor only, since journalctl refuses --since together with --after-cursor."""
 
 import json
+import signal
 
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import SystemdTarget
 from ansible_collections.quantops.runbooks.plugins.modules import journal_check
@@ -61,3 +65,35 @@ def test_pid_and_float_since():
     journal.read_new()
     read = module.calls[0]
     assert "_PID=4242" in read and read[-2:] == ["--since", "@1795267829.250000"]
+
+
+def _run_main_with_alarm(monkeypatch, capsys, args, seconds=3):
+    """main() against a unit that exists and a journal that stays empty; SIGALRM ends a wait that never would."""
+    module = FakeModule(invocation="abc", batches=[])
+    monkeypatch.setattr(AnsibleModule, "run_command", lambda self, argv, **kw: module.run_command(argv))
+
+    def alarm(signum, frame):
+        raise TimeoutError("journal_check did not return within %d s" % seconds)
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        with patch_module_args(args), pytest.raises(SystemExit):
+            journal_check.main()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    return json.loads(capsys.readouterr().out), module.calls
+
+
+def test_timeout_nan_is_refused_instead_of_waiting_forever(monkeypatch, capsys):
+    """Finding 10 of issue 11: 'elapsed >= nan' is never true, so timeout=nan used to wait for ever."""
+    for bad in ("nan", "inf", -1):
+        result, calls = _run_main_with_alarm(monkeypatch, capsys, dict(unit="x", pattern="kill", scope="system", timeout=bad))
+        assert result["failed"] and result["msg"].startswith("timeout must be a finite number from 0 to 86400 (seconds), not ")
+        assert calls == []  # refused before systemctl or journalctl ran
+
+
+def test_poll_zero_is_refused_instead_of_spinning(monkeypatch, capsys):
+    result, calls = _run_main_with_alarm(monkeypatch, capsys, dict(unit="x", pattern="kill", scope="system", timeout=1, poll=0))
+    assert result["failed"] and "poll must be a finite number from 0.05 to 60 (seconds), not 0" in result["msg"] and calls == []

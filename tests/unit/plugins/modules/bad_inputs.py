@@ -1,0 +1,385 @@
+"""The bad-input table of issue 11: for every module, at least ten bad argument sets, each with the words its error
+message must hold. One source for tests/unit/plugins/modules/test_bad_inputs.py (which asserts each one fails
+cleanly, quickly and changes nothing) and for tests/render_bad_inputs.py (which writes docs/bad-inputs.md).
+
+A case runs the module's main() in this process, as Ansible's unit tests do, inside a fresh directory made by
+make_fixtures() (real SQLite databases, a real git checkout, a kill file directory), with systemctl and journalctl
+replaced by a recorder that answers "no such unit". Placeholders {tmp} in the arguments name that directory."""
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+import traceback
+from unittest import mock
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.quantops.runbooks.plugins.modules import (
+    bbo_db_info,
+    candle_db_info,
+    config_known_good,
+    config_rollback,
+    funding_db_info,
+    journal_check,
+    kill_switch,
+    sqlite_integrity,
+)
+
+MODULES = dict(
+    bbo_db_info=bbo_db_info, candle_db_info=candle_db_info, config_known_good=config_known_good, config_rollback=config_rollback,
+    funding_db_info=funding_db_info, journal_check=journal_check, kill_switch=kill_switch, sqlite_integrity=sqlite_integrity,
+)
+NOW = 1795273930000
+# Modules that talk to systemd: their commands are recorded and answered, never run.
+SYSTEMD = ("journal_check", "kill_switch")
+DROP = object()  # a case's value that removes the base argument
+LEAD_UNITS = "finding 7, lead"
+LEAD_PATH = "finding 11 in kill_switch.py, lead: call _validate.check()"
+NOBODY = 65534
+SECONDS = 2.0  # a bad input is refused within this
+
+
+class Case(object):
+    def __init__(self, module, title, args, words, *, xfail=None, euid=None):
+        self.module, self.title, self.args, self.words, self.xfail, self.euid = module, title, args, words, xfail, euid
+
+    @property
+    def id(self):
+        return "%s: %s" % (self.module, self.title)
+
+
+BASE = dict(
+    bbo_db_info=dict(paths=["{tmp}/db/bbo_snapshots.db"], now=NOW),
+    candle_db_info=dict(paths=["{tmp}/db/candles_3m.db"], now=NOW),
+    funding_db_info=dict(paths=["{tmp}/db/funding_rates.db"], now=NOW),
+    sqlite_integrity=dict(paths=["{tmp}/db/trading_engine.db"]),
+    journal_check=dict(unit="openclaw-ai-quant-live", pattern="kill switch", scope="system", timeout=0),
+    kill_switch=dict(mode="close_only", path="{tmp}/kill/ai-quant-kill", unit="openclaw-ai-quant-live", scope="system"),
+    config_rollback=dict(repo="{tmp}/bot", to="HEAD~1", validate=None),
+    config_known_good=dict(repo="{tmp}/bot"),
+)
+
+HUGE_REF = "a" * 1000000
+HUGE_LIST = ["k%d" % i for i in range(100000)]
+
+
+def _db_cases(module):
+    return [
+        Case(module, "paths: []", dict(paths=[]), ["paths", "at least 1"]),
+        Case(module, "paths: [''] (empty path)", dict(paths=[""]), ["paths[0]", "empty"]),
+        Case(module, "a path with a newline", dict(paths=["{tmp}/db/x\n.db"]), ["paths[0]", "newline"]),
+        Case(module, "a path of 5000 characters", dict(paths=["/" + "x" * 5000]), ["paths[0]", "at most 4096"]),
+        Case(module, "5000 paths", dict(paths=["{tmp}/db/x%d.db" % i for i in range(5000)]), ["paths", "at most 1000"]),
+        Case(module, "busy_timeout=-1", dict(busy_timeout=-1), ["busy_timeout", "from 0 to 600000"]),
+        Case(module, "busy_timeout=10**12", dict(busy_timeout=10 ** 12), ["busy_timeout", "from 0 to 600000"]),
+    ]
+
+
+def _now_cases(module):
+    return [
+        Case(module, "now=-1", dict(now=-1), ["now", "from 0 to 253402300799999"]),
+        Case(module, "now=10**20 (after year 9999)", dict(now=10 ** 20), ["now", "from 0 to 253402300799999"]),
+        Case(module, "now=nan", dict(now="nan"), ["now", "int"]),
+        Case(module, "now=1.5", dict(now=1.5), ["now", "int"]),
+    ]
+
+
+CASES = (
+    _db_cases("bbo_db_info") + _now_cases("bbo_db_info") + [
+        Case("bbo_db_info", "max_age_seconds=nan", dict(max_age_seconds="nan"), ["max_age_seconds", "above 0 to"]),
+        Case("bbo_db_info", "max_age_seconds=inf", dict(max_age_seconds="inf"), ["max_age_seconds", "above 0 to"]),
+        Case("bbo_db_info", "max_age_seconds=-1", dict(max_age_seconds=-1), ["max_age_seconds", "above 0 to"]),
+        Case("bbo_db_info", "retention_hours=nan", dict(retention_hours="nan"), ["retention_hours", "above 0 to 87600"]),
+        Case("bbo_db_info", "retention_hours=1e999", dict(retention_hours="1e999"), ["retention_hours", "above 0 to 87600"]),
+        Case("bbo_db_info", "integrity=fast", dict(integrity="fast"), ["integrity", "one of"]),
+    ]
+    + _db_cases("candle_db_info") + _now_cases("candle_db_info") + [
+        Case("candle_db_info", "lookback_hours=nan", dict(lookback_hours="nan"), ["lookback_hours", "above 0 to 87600"]),
+        Case("candle_db_info", "lookback_hours=inf", dict(lookback_hours="inf"), ["lookback_hours", "above 0 to 87600"]),
+        Case("candle_db_info", "lookback_hours=0", dict(lookback_hours=0), ["lookback_hours", "above 0 to 87600"]),
+        Case("candle_db_info", "max_bars_behind=-1", dict(max_bars_behind=-1), ["max_bars_behind", "from 0 to"]),
+        Case("candle_db_info", "max_bars_behind=10**15", dict(max_bars_behind=10 ** 15), ["max_bars_behind", "from 0 to"]),
+        Case("candle_db_info", "min_bars={3m: inf}", dict(min_bars={"3m": float("inf")}), ["min_bars[3m]", "whole number"]),
+        Case("candle_db_info", "min_bars={3m: nan}", dict(min_bars={"3m": "nan"}), ["min_bars[3m]", "whole number"]),
+        Case("candle_db_info", "min_bars={3m: -5}", dict(min_bars={"3m": -5}), ["min_bars[3m]", "whole number"]),
+        Case("candle_db_info", "min_bars={3m: 1e30}", dict(min_bars={"3m": 1e30}), ["min_bars[3m]", "whole number"]),
+        Case("candle_db_info", "min_bars={3m: 2.5}", dict(min_bars={"3m": 2.5}), ["min_bars[3m]", "whole number"]),
+        Case("candle_db_info", "min_bars={2m: 10} (no such interval)", dict(min_bars={"2m": 10}), ["2m", "not a hyperliquid candle interval"]),
+    ]
+    + _db_cases("funding_db_info") + _now_cases("funding_db_info") + [
+        Case("funding_db_info", "lookback_hours=nan", dict(lookback_hours="nan"), ["lookback_hours", "above 0 to 87600"]),
+        Case("funding_db_info", "lookback_hours=-72", dict(lookback_hours=-72), ["lookback_hours", "above 0 to 87600"]),
+        Case("funding_db_info", "max_gap_hours=inf", dict(max_gap_hours="inf"), ["max_gap_hours", "above 0 to 87600"]),
+        Case("funding_db_info", "max_gap_hours=0", dict(max_gap_hours=0), ["max_gap_hours", "above 0 to 87600"]),
+        Case("funding_db_info", "max_abs_rate=nan", dict(max_abs_rate="nan"), ["max_abs_rate", "from 0 to 100"]),
+        Case("funding_db_info", "max_abs_rate=-0.01", dict(max_abs_rate=-0.01), ["max_abs_rate", "from 0 to 100"]),
+        Case("funding_db_info", "max_abs_rate=inf", dict(max_abs_rate="inf"), ["max_abs_rate", "from 0 to 100"]),
+    ]
+    + _db_cases("sqlite_integrity") + [
+        Case("sqlite_integrity", "max_errors=0", dict(max_errors=0), ["max_errors", "from 1 to 1000000"]),
+        Case("sqlite_integrity", "max_errors=-1", dict(max_errors=-1), ["max_errors", "from 1 to 1000000"]),
+        Case("sqlite_integrity", "max_errors=10**12", dict(max_errors=10 ** 12), ["max_errors", "from 1 to 1000000"]),
+        Case("sqlite_integrity", "max_errors=nan", dict(max_errors="nan"), ["max_errors", "int"]),
+        Case("sqlite_integrity", "mode=deep", dict(mode="deep"), ["mode", "one of"]),
+    ]
+    + [
+        Case("journal_check", "timeout=nan", dict(timeout="nan"), ["timeout", "from 0 to 86400"]),
+        Case("journal_check", "timeout=inf", dict(timeout="inf"), ["timeout", "from 0 to 86400"]),
+        Case("journal_check", "timeout=-1", dict(timeout=-1), ["timeout", "from 0 to 86400"]),
+        Case("journal_check", "timeout=1e9", dict(timeout=1e9), ["timeout", "from 0 to 86400"]),
+        Case("journal_check", "poll=0 (a busy loop)", dict(poll=0), ["poll", "from 0.05 to 60"]),
+        Case("journal_check", "poll=nan", dict(poll="nan"), ["poll", "from 0.05 to 60"]),
+        Case("journal_check", "poll=-1", dict(poll=-1), ["poll", "from 0.05 to 60"]),
+        Case("journal_check", "pattern '(' (bad regex)", dict(pattern="("), ["pattern", "regular expression"]),
+        Case("journal_check", "pattern: []", dict(pattern=[]), ["pattern", "non-empty"]),
+        Case("journal_check", "pattern: ''", dict(pattern=""), ["pattern", "non-empty"]),
+        Case("journal_check", "state=gone", dict(state="gone"), ["state", "one of"]),
+        Case("journal_check", "unit '--host=x'", dict(unit="--host=x"), ["unit"], xfail=LEAD_UNITS),
+        Case("journal_check", "unit 'a/b'", dict(unit="a/b"), ["unit"], xfail=LEAD_UNITS),
+        Case("journal_check", "unit '-x'", dict(unit="-x"), ["unit"], xfail=LEAD_UNITS),
+        Case("journal_check", "unit '' (empty)", dict(unit=""), ["unit"], xfail=LEAD_UNITS),
+        Case("journal_check", "unit with a newline", dict(unit="a\nb"), ["unit"], xfail=LEAD_UNITS),
+    ]
+    + [
+        Case("kill_switch", "unit '--host=x'", dict(unit="--host=x"), ["unit"], xfail=LEAD_UNITS),
+        Case("kill_switch", "unit 'a/b'", dict(unit="a/b"), ["unit"], xfail=LEAD_UNITS),
+        Case("kill_switch", "unit '-x'", dict(unit="-x"), ["unit"], xfail=LEAD_UNITS),
+        Case("kill_switch", "unit '' (empty)", dict(unit=""), ["unit"], xfail=LEAD_UNITS),
+        Case("kill_switch", "unit with a newline", dict(unit="a\nb"), ["unit"], xfail=LEAD_UNITS),
+        Case("kill_switch", "units: ['a/b']", dict(units=["a/b"], verify=True), ["unit"], xfail=LEAD_UNITS),
+        Case("kill_switch", "path '' (empty)", dict(path=""), ["path", "empty"], xfail=LEAD_PATH),
+        Case("kill_switch", "path with a newline", dict(path="{tmp}/kill/a\nb"), ["path", "newline"], xfail=LEAD_PATH),
+        Case("kill_switch", "path relative (ai-quant-kill)", dict(path="ai-quant-kill"), ["path", "relative"], xfail=LEAD_PATH),
+        Case("kill_switch", "path a directory", dict(path="{tmp}/kill"), ["directory"], xfail=LEAD_PATH),
+        Case("kill_switch", "path with '..'", dict(path="{tmp}/kill/../kill/ai-quant-kill"), ["path", ".."], xfail=LEAD_PATH),
+        Case("kill_switch", "path in a missing directory", dict(path="{tmp}/nope/ai-quant-kill"), ["does not exist"]),
+        Case("kill_switch", "kill file of root in sticky /tmp-like dir, run as uid 65534",
+             dict(path="{tmp}/sticky/ai-quant-kill", mode="halt_all"), ["uid"], xfail=LEAD_PATH, euid=NOBODY),
+        Case("kill_switch", "verify_timeout=nan", dict(verify_timeout="nan"), ["verify_timeout", "3600"]),
+        Case("kill_switch", "verify_timeout=inf", dict(verify_timeout="inf"), ["verify_timeout", "3600"]),
+        Case("kill_switch", "verify_timeout=-1", dict(verify_timeout=-1), ["verify_timeout", "3600"]),
+        Case("kill_switch", "mode=stop", dict(mode="stop"), ["mode", "one of"]),
+        Case("kill_switch", "method=shell", dict(method="shell"), ["method", "one of"]),
+        Case("kill_switch", "heartbeat_pattern '(' (bad regex)", dict(heartbeat_pattern="("), ["regular expression"]),
+        Case("kill_switch", "proof_pattern '[' (bad regex)", dict(proof_pattern="["), ["regular expression"]),
+    ]
+    + [
+        Case("config_rollback", "to: '' (empty)", dict(to=""), ["to", "empty"]),
+        Case("config_rollback", "to: '   ' (blank)", dict(to="   "), ["to", "empty"]),
+        Case("config_rollback", "to: ' -x' (an option after strip)", dict(to=" -x"), ["to", "starts with '-'"]),
+        Case("config_rollback", "to: '--output=/tmp/x'", dict(to="--output=/tmp/x"), ["to", "starts with '-'"]),
+        Case("config_rollback", "to with a newline", dict(to="HEAD\nmain"), ["to", "newline"]),
+        Case("config_rollback", "to: a 1 MB ref", dict(to=HUGE_REF), ["to", "at most 1024"]),
+        Case("config_rollback", "to: a commit that does not exist", dict(to="0" * 40), ["names no commit"]),
+        Case("config_rollback", "path: '' (empty)", dict(path=""), ["path", "empty"]),
+        Case("config_rollback", "path with a newline", dict(path="config/strategy_overrides.yaml\n"), ["path", "newline"]),
+        Case("config_rollback", "path absolute (/etc/passwd)", dict(path="/etc/passwd"), ["path", "absolute"]),
+        Case("config_rollback", "path ../outside.yaml", dict(path="../outside.yaml"), ["path", "outside repo"]),
+        Case("config_rollback", "path ' -x.yaml' (an option after strip)", dict(path=" -x.yaml"), ["path", "'-'"]),
+        Case("config_rollback", "path of 5000 characters", dict(path="c/" * 2500), ["path", "at most 4096"]),
+        Case("config_rollback", "path a directory (config)", dict(path="config"), ["path", "directory"]),
+        Case("config_rollback", "repo missing", dict(repo="{tmp}/nope"), ["repo", "not a directory"]),
+        Case("config_rollback", "repo '' (empty)", dict(repo=""), ["repo", "empty"]),
+        Case("config_rollback", "history=-1", dict(history=-1), ["history", "from 0 to 10000"]),
+        Case("config_rollback", "history=10**12", dict(history=10 ** 12), ["history", "from 0 to 10000"]),
+        Case("config_rollback", "restart_keys: 100k items", dict(restart_keys=HUGE_LIST), ["restart_keys", "at most 1000"]),
+        Case("config_rollback", "validate: a 100k-argument list", dict(validate=HUGE_LIST), ["validate", "at most 1000"]),
+        Case("config_rollback", "validate: a mapping", dict(validate={"cmd": "x"}), ["validate", "command line"]),
+    ]
+    + [
+        Case("config_known_good", "path: '' (empty)", dict(path=""), ["path", "empty"]),
+        Case("config_known_good", "path with a newline", dict(path="config/strategy_overrides.yaml\n"), ["path", "newline"]),
+        Case("config_known_good", "path absolute (/etc/passwd)", dict(path="/etc/passwd"), ["path", "absolute"]),
+        Case("config_known_good", "path ../outside.yaml", dict(path="../outside.yaml"), ["path", "outside repo"]),
+        Case("config_known_good", "path '-x.yaml'", dict(path="-x.yaml"), ["path", "'-'"]),
+        Case("config_known_good", "path ' -x.yaml' (an option after strip)", dict(path=" -x.yaml"), ["path", "'-'"]),
+        Case("config_known_good", "path of 5000 characters", dict(path="c/" * 2500), ["path", "at most 4096"]),
+        Case("config_known_good", "path inside .git", dict(path=".git/config"), ["path", ".git"]),
+        Case("config_known_good", "path a directory (config)", dict(path="config"), ["path", "directory"]),
+        Case("config_known_good", "repo missing", dict(repo="{tmp}/nope"), ["repo", "not a directory"]),
+        Case("config_known_good", "note of 1 MB", dict(note="n" * 1000000), ["note", "at most 10000"]),
+        Case("config_known_good", "note with a NUL byte", dict(note="ok\0bad"), ["note", "nul"]),
+        Case("config_known_good", "state=gone", dict(state="gone"), ["state", "one of"]),
+    ]
+)
+
+
+def _fill(value, tmp):
+    if isinstance(value, str):
+        return value.replace("{tmp}", tmp)
+    if isinstance(value, list):
+        return [_fill(v, tmp) for v in value]
+    if isinstance(value, dict):
+        return dict((k, _fill(v, tmp)) for k, v in value.items())
+    return value
+
+
+def arguments(case, tmp):
+    args = dict(BASE[case.module])
+    args.update(case.args)
+    return dict((k, _fill(v, tmp)) for k, v in args.items() if v is not DROP)
+
+
+def _git(repo, *args):
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    subprocess.run(["git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"] + list(args),
+                   check=True, capture_output=True, env=env)
+
+
+def make_fixtures(tmp):
+    """Real files the modules would touch if a bad input got through."""
+    os.chmod(tmp, 0o755)  # the case run as uid 65534 must reach its directory
+    os.makedirs(os.path.join(tmp, "db"))
+    db = os.path.join(tmp, "db")
+    conn = sqlite3.connect(os.path.join(db, "candles_3m.db"))
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE candles (symbol TEXT, interval TEXT, t INTEGER, t_close INTEGER, o REAL, h REAL, l REAL, c REAL, "
+                 "v REAL, n INTEGER, PRIMARY KEY (symbol, interval, t))")
+    conn.execute("INSERT INTO candles VALUES ('BTC', '3m', ?, ?, 1, 1, 1, 1, 1, 1)", (NOW - NOW % 180000, NOW - NOW % 180000 + 179999))
+    conn.commit()
+    conn.close()
+    conn = sqlite3.connect(os.path.join(db, "bbo_snapshots.db"))
+    conn.execute("CREATE TABLE bbo_snapshots (symbol TEXT NOT NULL, ts_ms INTEGER NOT NULL, bid REAL, ask REAL, mid REAL, "
+                 "PRIMARY KEY (symbol, ts_ms))")
+    conn.execute("INSERT INTO bbo_snapshots VALUES ('BTC', ?, 1, 2, 1.5)", (NOW,))
+    conn.commit()
+    conn.close()
+    conn = sqlite3.connect(os.path.join(db, "funding_rates.db"))
+    conn.execute("CREATE TABLE funding_rates (symbol TEXT, time INTEGER, funding_rate REAL, premium REAL, PRIMARY KEY (symbol, time))")
+    conn.execute("INSERT INTO funding_rates VALUES ('BTC', ?, 0.0001, 0)", (NOW - NOW % 3600000,))
+    conn.commit()
+    conn.close()
+    conn = sqlite3.connect(os.path.join(db, "trading_engine.db"))
+    conn.execute("CREATE TABLE trades (id INTEGER PRIMARY KEY, symbol TEXT)")
+    conn.commit()
+    conn.close()
+    repo = os.path.join(tmp, "bot")
+    os.makedirs(os.path.join(repo, "config"))
+    _git(repo, "init", "-q")
+    for version in (b"global:\n  trade:\n    leverage: 3\n", b"global:\n  trade:\n    leverage: 5\n"):
+        with open(os.path.join(repo, "config", "strategy_overrides.yaml"), "wb") as f:
+            f.write(version)
+        _git(repo, "add", "config/strategy_overrides.yaml")
+        _git(repo, "commit", "-q", "-m", "config")
+    os.makedirs(os.path.join(tmp, "kill"))
+    sticky = os.path.join(tmp, "sticky")
+    os.makedirs(sticky)
+    os.chmod(sticky, 0o1777)
+    with open(os.path.join(sticky, "ai-quant-kill"), "wb") as f:
+        f.write(b"close_only\n")
+
+
+def snapshot(top):
+    """Every entry under top: type, mode, owner, size, mtime and content hash (symlinks: their target)."""
+    out = {}
+    for root, dirs, files in os.walk(top):
+        for name in dirs + files:
+            full = os.path.join(root, name)
+            st = os.lstat(full)
+            entry = (st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns)
+            if os.path.islink(full):
+                entry += (os.readlink(full),)
+            elif os.path.isfile(full):
+                with open(full, "rb") as f:
+                    entry += (hashlib.sha256(f.read()).hexdigest(),)
+            out[os.path.relpath(full, top)] = entry
+    return out
+
+
+class Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise Timeout("no answer within the limit")
+
+
+class Recorder(object):
+    """systemctl and journalctl, recorded and answered: every unit is not found, every journal empty."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, argv, *args, **kwargs):  # set on the class, so called without the module
+        self.calls.append(list(argv))
+        if argv and argv[0] == "journalctl":
+            return 0, "", ""
+        names = argv[argv.index("--") + 1:] if "--" in argv else []
+        return 0, "\n".join("Id=%s\nLoadState=not-found\nActiveState=inactive\nMainPID=0\nInvocationID=" % n for n in names), ""
+
+
+def run_case(case, tmp, limit=5.0):
+    """Run one case in tmp (made by make_fixtures). Returns a dict: rc, result (the module's JSON), seconds, error (a
+    traceback or a timeout, when main() did not end with exit_json/fail_json), commands (systemd argv run) and
+    changed (paths whose entry differs before and after)."""
+    args = arguments(case, tmp)
+    before = snapshot(tmp)
+    recorder = Recorder()
+    out = io.StringIO()
+    rc, error = None, None
+    cwd = os.getcwd()
+    old_handler = signal.signal(signal.SIGALRM, _alarm)
+    patcher = mock.patch.object(AnsibleModule, "run_command", recorder) if case.module in SYSTEMD else contextlib.nullcontext()
+    env = mock.patch.dict(os.environ, dict(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull))
+    started = time.monotonic()
+    try:
+        os.chdir(tmp)  # a relative path must not land in the caller's directory unseen
+        with env, patcher, patch_module_args(args), contextlib.redirect_stdout(out):
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            if case.euid is not None:
+                os.setegid(case.euid)
+                os.seteuid(case.euid)
+            try:
+                MODULES[case.module].main()
+            finally:
+                if case.euid is not None:
+                    os.seteuid(0)
+                    os.setegid(0)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    except SystemExit as e:
+        rc = e.code
+    except Timeout:
+        error = "did not return within %g s" % limit
+    except BaseException:  # noqa: B036 - the table reports any crash, KeyboardInterrupt excepted below
+        error = traceback.format_exc(limit=-3)
+    finally:
+        signal.signal(signal.SIGALRM, old_handler)
+        os.chdir(cwd)
+    seconds = time.monotonic() - started
+    text = out.getvalue()
+    try:
+        result = json.loads(text) if text.strip() else {}
+    except ValueError:
+        result = dict(unparsable=text[:500])
+    after = snapshot(tmp)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return dict(rc=rc, result=result, seconds=seconds, error=error, commands=recorder.calls, changed=changed)
+
+
+def problems(case, outcome):
+    """What is wrong with the outcome of a case: [] when it failed cleanly, quickly, with the words, touching nothing."""
+    out = []
+    if outcome["error"]:
+        out.append("crashed or hung: %s" % outcome["error"].strip().splitlines()[-1])
+        return out
+    msg = str(outcome["result"].get("msg", ""))
+    if outcome["rc"] != 1 or not outcome["result"].get("failed"):
+        out.append("did not fail (rc=%r, changed=%r)" % (outcome["rc"], outcome["result"].get("changed")))
+    if msg == "Error executing command." or "Traceback" in msg or "exception" in outcome["result"]:
+        out.append("unclear failure: %r" % msg[:200])
+    missing = [w for w in case.words if w.lower() not in msg.lower()]
+    if missing:
+        out.append("message lacks %s: %r" % (missing, msg[:300]))
+    if outcome["seconds"] > SECONDS:
+        out.append("took %.1f s" % outcome["seconds"])
+    if outcome["changed"]:
+        out.append("changed on disk: %s" % outcome["changed"][:5])
+    if outcome["commands"]:
+        out.append("ran %s before refusing" % [" ".join(c)[:80] for c in outcome["commands"][:2]])
+    return out
