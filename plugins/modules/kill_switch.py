@@ -639,8 +639,22 @@ def run(module):
             os.close(_safefile.open_dir(directory))
         except FileNotFoundError:
             raise KillSwitchError("the kill file's directory %s does not exist: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % directory) from None
+        except PermissionError:
+            raise KillSwitchError("cannot reach %s as %s (uid %d): connect (or become) a user who can" % (
+                directory, getpass.getuser(), os.geteuid())) from None
         if not os.access(directory, os.W_OK | os.X_OK):
             raise KillSwitchError("cannot write in %s as %s: connect (or become) a user who can" % (directory, getpass.getuser()))
+        try:
+            st, dst = os.lstat(path), os.stat(directory)
+        except FileNotFoundError:
+            st = None
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise KillSwitchError("%s is a directory, not a kill file: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % path)
+        euid = os.geteuid()
+        if st is not None and euid not in (0, st.st_uid) and dst.st_mode & stat.S_ISVTX and dst.st_uid != euid:
+            raise KillSwitchError(
+                "%s belongs to %s, and in the sticky directory %s only root or its owner can replace it; this task runs "
+                "as uid %d: run the kill as root (become)" % (path, _safefile.owner_name(st.st_uid), directory, euid))
     if p["audit_log"]:
         try:
             odd = _safefile.read_path(_safefile.check_path(p["audit_log"], "audit_log"), 0)[1]
