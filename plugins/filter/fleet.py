@@ -9,12 +9,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 # worst first: the host's status is the worst of its results
-KILL_ORDER = ("UNPROTECTED", "NOT_CLEARED", "PROTECTED", "CLEARED", "ENGAGED", "WOULD_ENGAGE", "WOULD_CLEAR",
+KILL_ORDER = ("UNREACHABLE", "UNPROTECTED", "NOT_CLEARED", "PROTECTED", "CLEARED", "ENGAGED", "WOULD_ENGAGE", "WOULD_CLEAR",
               "NO_KILL_SWITCH", "NOT_RUNNING", "UNCHANGED")
 
 
 def kill_outcome(results, stopped=False):
     """One host's outcome from the kill_switch results of its loop: the worst status, with every summary."""
+    unreachable = [r for r in (results or []) if isinstance(r, dict) and r.get("unreachable")]
+    if unreachable:
+        return dict(status="UNREACHABLE", effective_mode="unknown",
+                    summary=" ".join(str(unreachable[0].get("msg", "no connection to the host")).split())[:300])
     results = [r for r in (results or []) if isinstance(r, dict) and "status" in r]
     if not results:
         return dict(status="UNPROTECTED", effective_mode="unknown", summary="the kill switch module returned nothing")
@@ -36,21 +40,27 @@ def kill_outcome(results, stopped=False):
     return dict(status=status, effective_mode=mode, summary=" | ".join(summaries))
 
 
-def fleet_summary(hosts, outcomes, ok_statuses, missing="UNREACHABLE: no outcome (unreachable, or failed before it recorded one)"):
+MISSING = "UNREACHABLE: no outcome (unreachable, or failed before it recorded one)"
+
+
+def fleet_summary(hosts, outcomes, ok_statuses, missing=None):
     """Lines for every targeted host (in the order given) and which hosts fail the run.
 
     ``outcomes`` is a list parallel to ``hosts`` of dicts with ``status`` and ``summary`` (empty when the host left
     none). Returns dict(lines, failed, msg)."""
+    missing = missing or MISSING
     lines, failed = [], []
     for host, given in zip(hosts, outcomes):
         outcome = given if isinstance(given, dict) else {}
         status = outcome.get("status")
         if not status:
-            lines.append("%-16s %-14s %s" % (host, "UNREACHABLE", missing))
+            word, _sep, why = missing.partition(": ")
+            lines.append("%-16s %-14s %s" % (host, word, why or missing))
             failed.append(host)
             continue
         mode = outcome.get("effective_mode")
         lines.append("%-16s %-14s %s%s" % (host, status, "%s: " % mode if mode else "", outcome.get("summary", "")))
+        lines.extend("    %s" % detail for detail in outcome.get("details") or [])
         if status not in ok_statuses:
             failed.append(host)
     if failed:
@@ -60,6 +70,55 @@ def fleet_summary(hosts, outcomes, ok_statuses, missing="UNREACHABLE: no outcome
     return dict(lines=lines, failed=failed, msg=msg)
 
 
+def _short(ref):
+    return (ref or "(local)")[:12]
+
+
+def rollback_outcome(result, running=(), proofs=None, check_mode=False):
+    """One host's config rollback outcome from the config_rollback result, the trader units that ran, and the
+    journal_check results that proved the new config in their heartbeats."""
+    result = result or {}
+    to = _short(result.get("to_commit") or result.get("to_blob"))
+    keys = ",".join(result.get("changed_keys") or []) or "-"
+    head = "%s keys: %s" % (to, keys)
+    if not result.get("changed"):
+        return dict(status="UNCHANGED", summary="%s | already in place" % head)
+    if check_mode:
+        return dict(status="WOULD_ROLL_BACK", summary="to %s (now %s), keys: %s%s | check mode: nothing written" % (
+            to, _short(result.get("from_commit")), keys, ", restart required" if result.get("restart_required") else ""))
+    if not running:
+        return dict(status="ROLLED_BACK", summary="%s | no trader running: it loads the file when it starts" % head)
+    lines = []
+    for proof in (proofs or {}).get("results", []):
+        matches = proof.get("matches") or []
+        if matches:
+            lines.append("%s: %s" % (proof.get("item", "?"), matches[-1].get("message", "")))
+    how = "restarted, " if result.get("restart_required") else ""
+    return dict(status="ROLLED_BACK", summary="%s | %s%s" % (head, how, " | ".join(lines) or "no proof recorded"))
+
+
+def db_outcome(candles, funding, bbo=None, trading=None, remediated=None):
+    """One host's database check outcome from the four checks' results (bbo and trading None when not checked):
+    HEALTHY or UNHEALTHY, a one-line tally, and every problem as a detail line."""
+    c, f = candles["totals"], funding["totals"]
+    parts = ["candles: %d DBs %d series %d stale %d gaps (%d bars missing) %d dupes%s" % (
+        c["databases"], c["series"], c["stale"], c["gaps"], c["missing_in_lookback"], c["duplicates"],
+        " %d below min bars" % c["below_min_bars"] if c.get("below_min_bars") else ""),
+        "funding: %d symbols %d stale %d gaps" % (f["symbols"], f["stale"], f["gaps"])]
+    problems = list(candles.get("problems") or []) + list(funding.get("problems") or [])
+    if bbo:
+        parts.append("bbo: %d symbols %d stale" % (bbo["totals"]["symbols"], bbo["totals"]["stale"]))
+        problems += bbo.get("problems") or []
+    if trading:
+        names = ", ".join(d["path"].rsplit("/", 1)[-1] for d in trading.get("databases") or [])
+        parts.append("trading: %s %s" % (names, "ok" if trading.get("healthy") else "NOT OK"))
+        problems += trading.get("problems") or []
+    if remediated:
+        parts.append("remediated: %s" % ", ".join(remediated))
+    return dict(status="UNHEALTHY" if problems else "HEALTHY", summary=" | ".join(parts), details=problems)
+
+
 class FilterModule(object):
     def filters(self):
-        return dict(kill_outcome=kill_outcome, fleet_summary=fleet_summary)
+        return dict(kill_outcome=kill_outcome, fleet_summary=fleet_summary, rollback_outcome=rollback_outcome,
+                    db_outcome=db_outcome)

@@ -257,7 +257,10 @@ databases:
           description: The series keeps fewer bars than RV(databases[].series[].min_bars) (null without it).
           type: bool
         rows:
-          description: Rows of the series, with O(count_rows) only.
+          description:
+            - Rows of the series with C(t) up to RV(now), with O(count_rows) only.
+            - The count is of what the read saw. A bar the sidecar writes while the check reads (the one that opens
+              just before RV(now)) may or may not be in it; every bar opened a whole interval before RV(now) is.
           type: int
         error:
           description:

@@ -287,6 +287,7 @@ from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import 
     systemd_argument_spec,
 )
 
+
 class KillSwitchError(Exception):
     pass
 

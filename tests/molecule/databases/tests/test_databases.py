@@ -71,7 +71,7 @@ def test_fleet_is_healthy(host):
     text = flat(output)
     assert "candles: 5 DBs 15 series 0 stale 0 gaps (0 bars missing) 0 dupes | funding: 3 symbols 0 stale 0 gaps | bbo: 3 symbols 0 stale" in text
     assert "trading: trading_engine.db ok" in text and "trading: trading_engine_live.db ok" in text
-    assert "All %d hosts healthy" % len(HOSTS) in text
+    assert "all %d host(s) OK" % len(HOSTS) in text
 
 
 def test_modules_read_the_live_databases_while_the_sidecar_writes(host):
@@ -87,7 +87,12 @@ def test_modules_read_the_live_databases_while_the_sidecar_writes(host):
     btc_1m = next(s for d in result["databases"] for s in d["series"] if s["symbol"] == "BTC" and s["interval"] == "1m")
     last = sql(host, DBS + "/candles_1m.db", "SELECT MAX(t) FROM candles WHERE symbol = \"BTC\"")
     assert int(first) <= btc_1m["latest"] <= int(last) and btc_1m["bars_behind"] <= 1
-    assert btc_1m["rows"] == int(sql(host, DBS + "/candles_1m.db", "SELECT COUNT(*) FROM candles WHERE symbol = \"BTC\" AND t <= %d" % result["now"]))
+    # The module counts the snapshot its read saw: the bar that opened just before `now` may be written by the
+    # sidecar after that read (this failed once as 301 == 302). Every bar opened a whole interval before `now` was
+    # written before the read, and none the read saw can be missing afterwards: the count lies between the two.
+    count = "SELECT COUNT(*) FROM candles WHERE symbol = \"BTC\" AND t <= %d"
+    settled, current = (int(sql(host, DBS + "/candles_1m.db", count % t)) for t in (result["now"] - 60000, result["now"]))
+    assert settled <= btc_1m["rows"] <= current and current - settled <= 1
     after_listing = files(host, DBS + "/*")[0]
     assert after_listing == before_listing  # no file added, none changed owner or mode
 
@@ -143,7 +148,7 @@ def test_stale_host_fails_then_remediation_fixes_it(host, sidecar_back):
     assert status(output, "UNHEALTHY") == [HOSTS[0]] and status(output, "HEALTHY") == sorted(HOSTS[1:]), output[-3000:]
     assert re.search(r"candles_1m.db: BTC 1m stale: newest bar \S+ is 1 bars behind \(max 0\)", flat(output))
     assert re.search(r"funding_rates.db: BTC stale: newest rate \S+ is [67](\.\d+)? h old \(max 4 h\)", flat(output))
-    assert "Unhealthy or unreachable: %s" % HOSTS[0] in output
+    assert "not OK: %s" % HOSTS[0] in output
 
     rc, output = playbook("check_databases", "-e", "db_hosts=%s" % HOSTS[0], "-e", "max_bars_behind=0", "-e", "remediate=true")
     assert rc == 0, output[-3000:]
@@ -169,4 +174,4 @@ def test_zz_one_host_unreachable(host):
     rc, output = playbook("check_databases")
     assert rc != 0
     assert status(output, "HEALTHY") == sorted(HOSTS[:-1])
-    assert status(output, "UNREACHABLE") == [dead] and "Unhealthy or unreachable: %s" % dead in output
+    assert status(output, "UNREACHABLE") == [dead] and "not OK: %s" % dead in output

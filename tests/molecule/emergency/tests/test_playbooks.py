@@ -41,6 +41,15 @@ def test_halt_all_by_env_then_close_only_keeps_halt_all(host, clean_kill_state):
     assert "would relax it" in output
 
 
+def test_limit_gives_a_summary_of_exactly_the_limited_hosts(host, clean_kill_state):
+    """`-l h2` used to run and exit 0 with no summary at all (the summary play on localhost matched no host)."""
+    rc, output = playbook("emergency_stop", "-l", LIVE[0])
+    assert rc == 0 and summary(output, "PROTECTED") == sorted(LIVE[:1]), output[-3000:]
+    assert "all 1 host(s) OK" in output and not set(summary(output, r"\w+")) - set(LIVE[:1])
+    rc, output = playbook("kill_switch_clear", "-l", LIVE[0])
+    assert rc == 0 and summary(output, "CLEARED") == sorted(LIVE[:1]), output[-3000:]
+
+
 def test_check_mode_is_a_dry_run(host, clean_kill_state):
     rc, output = playbook("emergency_stop", "--check")
     assert rc == 0, output[-3000:]

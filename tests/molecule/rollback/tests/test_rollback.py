@@ -82,7 +82,7 @@ def flat(output):
 
 
 def summary(output, word):
-    return sorted(re.findall(r"msg: ['\"]?(h\d+)\s+%s\s" % word, output))
+    return sorted(re.findall(r"(?m)^\s*-?\s*'?(h\d+)\s+%s\s" % word, output))
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +104,7 @@ def test_bad_commit_rolled_back_and_hot_reloaded(host):
     since = now(host)
     rc, output = playbook("rollback_config", "-e", "rollback_hosts=%s" % HOSTS[0])
     assert rc == 0, output[-3000:]
-    assert summary(output, "ROLLED BACK") == [HOSTS[0]]
+    assert summary(output, "ROLLED_BACK") == [HOSTS[0]]
     assert "-    leverage: 40.0" in output and "+    leverage: 3.0" in output  # the diff is printed
     assert "changed keys: global.trade.leverage; restart required: False" in flat(output)
     # on the host: the good commit's bytes, staged as `git checkout <commit> -- file` leaves them, and in force
@@ -128,7 +128,15 @@ def test_check_mode_writes_nothing(host):
     rc, output = playbook("rollback_config", "-e", "rollback_hosts=%s" % HOSTS[0], "--check")
     assert rc == 0, output[-3000:]
     assert "+    leverage: 3.0" in output and "check mode: nothing written" in flat(output)
+    assert summary(output, "WOULD_ROLL_BACK") == [HOSTS[0]] and "ROLLED_BACK" not in output
     assert fingerprint(host) == before
+
+
+def test_the_summary_covers_exactly_the_hosts_limit_targets(host):
+    """--limit is how operators target hosts: the summary names those, and no host the run never touched."""
+    rc, output = playbook("rollback_config", "-l", HOSTS[0])
+    assert rc == 0 and summary(output, "UNCHANGED") == [HOSTS[0]], output[-3000:]
+    assert "all 1 host(s) OK" in output and not set(summary(output, r"\w+")) - {HOSTS[0]}
 
 
 def test_failed_validation_leaves_the_file_byte_identical_and_stops_the_run(host):
@@ -142,7 +150,7 @@ def test_failed_validation_leaves_the_file_byte_identical_and_stops_the_run(host
     since = now(host)
     rc, output = playbook("rollback_config")  # previous = the commit without leverage, which the validator refuses
     assert rc != 0
-    assert summary(output, "FAILED") == [HOSTS[0]] and summary(output, "NOT DONE") == sorted(HOSTS[1:]), output[-3000:]
+    assert summary(output, "FAILED") == [HOSTS[0]] and summary(output, "NOT") == sorted(HOSTS[1:]), output[-3000:]
     assert re.search(r"the validator refused the version of config/strategy_overrides.yaml at commit \w+ .*trade.leverage", flat(output))
     assert "Not rolled back: %s" % ", ".join(HOSTS) in output
     time.sleep(2)  # the trader polls the file every loop: give it the time to react, if anything had changed
@@ -160,7 +168,7 @@ def test_engine_interval_change_goes_through_a_restart(host):
     rc, output = playbook("rollback_config", "-e", "rollback_hosts=%s" % HOSTS[0])
     assert rc == 0, output[-3000:]
     assert "changed keys: global.engine.interval; restart required: True" in flat(output)
-    assert re.search(r"ROLLED BACK \w+ keys: global.engine.interval \| .*engine ok\. .*strategy_sha1=%s" % strategy_sha1(host), flat(output))
+    assert re.search(r"ROLLED_BACK \w+ keys: global.engine.interval \| .*engine ok\. .*strategy_sha1=%s" % strategy_sha1(host), flat(output))
     assert host.check_output("systemctl --user -M trader@ show -p MainPID --value %s" % TRADER) != pid
     assert host.check_output("systemctl --user -M trader@ is-active %s" % TRADER) == "active"
 
@@ -175,7 +183,7 @@ def test_local_edits_are_refused_unless_forced(host):
     assert fingerprint(host) == edited
 
     rc, output = playbook("rollback_config", "-e", "rollback_hosts=%s" % HOSTS[0], "-e", "rollback_force=true")
-    assert rc == 0 and summary(output, "ROLLED BACK") == [HOSTS[0]], output[-3000:]
+    assert rc == 0 and summary(output, "ROLLED_BACK") == [HOSTS[0]], output[-3000:]
     backups = git(host, "ls config").split()
     assert len(backups) == 2  # the config and the backup of the hand-edited one
     backup = next(b for b in backups if b != "strategy_overrides.yaml")

@@ -23,3 +23,45 @@ def test_every_targeted_host_has_a_line_and_a_missing_one_fails():
     assert out["msg"] == "1 of 3 host(s) not OK: h2"
     assert fleet.fleet_summary(["h1"], [dict(status="PROTECTED")], ["PROTECTED"])["failed"] == []
     assert fleet.fleet_summary(["h1"], [dict(status="UNPROTECTED")], ["PROTECTED"])["failed"] == ["h1"]
+
+
+def test_an_unreachable_host_is_named_so_not_unprotected():
+    results = [dict(unreachable=True, msg="Failed to connect to the host via ssh: ssh: connect to host 10.0.0.3 port 22: No route"),
+               dict(unreachable=True, msg="again")]
+    out = fleet.kill_outcome(results)
+    assert out["status"] == "UNREACHABLE" and "No route" in out["summary"]
+
+
+def test_a_flow_can_say_what_a_host_without_outcome_means():
+    out = fleet.fleet_summary(["h1", "h2"], [dict(status="ROLLED_BACK", summary="x"), {}], ["ROLLED_BACK"],
+                        "NOT DONE: not attempted, the run stopped at an earlier host")
+    assert out["lines"][1].split()[:3] == ["h2", "NOT", "DONE"] and "not attempted" in out["lines"][1]
+    assert out["failed"] == ["h2"]
+
+
+def test_rollback_outcome_in_check_mode_says_what_it_would_do():
+    result = dict(changed=True, to_commit="32140ea72efb0000", from_commit="aaaabbbbcccc1111", changed_keys=["global.trade.leverage"])
+    out = fleet.rollback_outcome(result, ["openclaw-ai-quant-trader"], None, True)
+    assert out["status"] == "WOULD_ROLL_BACK" and out["summary"].startswith("to 32140ea72efb (now aaaabbbbcccc)")
+
+
+def test_rollback_outcome_names_each_proof_and_the_unchanged_case():
+    result = dict(changed=True, to_commit="32140ea72efb0000", changed_keys=["global.trade.leverage"], restart_required=False)
+    proofs = dict(results=[dict(item="openclaw-ai-quant-trader", matches=[dict(message="engine ok. strategy_sha1=0123abcd")])])
+    out = fleet.rollback_outcome(result, ["openclaw-ai-quant-trader"], proofs)
+    assert out["status"] == "ROLLED_BACK" and "openclaw-ai-quant-trader: engine ok. strategy_sha1=0123abcd" in out["summary"]
+    assert fleet.rollback_outcome(dict(changed=False, to_commit="x"))["status"] == "UNCHANGED"
+    assert "no trader running" in fleet.rollback_outcome(result, [], None)["summary"]
+
+
+def test_db_outcome_tallies_and_lists_every_problem():
+    candles = dict(totals=dict(databases=5, series=15, stale=1, gaps=0, missing_in_lookback=0, duplicates=0, below_min_bars=0),
+                   problems=["candles_1m.db BTC: stale"])
+    funding = dict(totals=dict(symbols=3, stale=0, gaps=0), problems=[])
+    trading = dict(databases=[dict(path="/x/trading_engine.db")], healthy=True, problems=[])
+    out = fleet.db_outcome(candles, funding, None, trading, ["ws sidecar restarted"])
+    assert out["status"] == "UNHEALTHY" and out["details"] == ["candles_1m.db BTC: stale"]
+    assert out["summary"] == ("candles: 5 DBs 15 series 1 stale 0 gaps (0 bars missing) 0 dupes | funding: 3 symbols 0 stale 0 gaps"
+                              " | trading: trading_engine.db ok | remediated: ws sidecar restarted")
+    lines = fleet.fleet_summary(["h1"], [out], ["HEALTHY"])["lines"]
+    assert lines[1] == "    candles_1m.db BTC: stale"

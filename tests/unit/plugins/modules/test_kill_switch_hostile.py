@@ -7,6 +7,7 @@ import os
 import pwd
 import signal
 import stat
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -210,8 +211,6 @@ def test_a_fifo_elsewhere_in_the_unit_directory_fails_fast_and_changes_nothing(h
 def test_a_trader_blocked_on_a_planted_fifo_is_released_by_the_kill(tmp_path, capsys):
     """The real trader reads its kill file with a plain open(): a FIFO planted at the path blocks its engine loop
     until something opens the FIFO for writing. Replacing the FIFO alone would leave it blocked for good."""
-    import threading
-
     kill = tmp_path / "ai-quant-kill"
     os.mkfifo(kill)
     seen = []
