@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Files root touches for the flows, where another local user may have planted something.
 
-Every path is walked one component at a time from ``/`` with ``O_NOFOLLOW``: a symlink is followed only when
-root owns both the link and the directory that holds it (``/var/run -> /run``), because no other user can have
-made such a link. Files are opened with ``O_NONBLOCK`` (a FIFO never hangs us) and checked with ``fstat``;
-directories we create are given their owner and mode by descriptor, never by path, and files are written to a
-temporary name in the same directory, fsynced, renamed into place and the directory fsynced."""
+Every path is walked one component at a time from ``/`` with ``O_NOFOLLOW``: a symlink is followed only
+when root (or the user we run as, when that is not root) owns both the link and the directory that holds
+it (``/var/run -> /run``), because no other user can have made such a link. Files are opened with
+``O_NONBLOCK`` (a FIFO never hangs us) and checked with ``fstat``; directories we create are given their
+owner and mode by descriptor, never by path, and files are written to a temporary name in the same
+directory, fsynced, renamed into place and the directory fsynced."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -91,7 +92,8 @@ def open_dir(path, create=None):
                     if not stat.S_ISLNK(st.st_mode):
                         raise UnsafePathError("%s is %s, not a directory" % (os.path.join(done, name), kind(st.st_mode))) from None
                     parent = os.fstat(fd)
-                    if st.st_uid != 0 or parent.st_uid != 0:
+                    trusted = (0, os.geteuid())  # root's links, and our own when we are not root
+                    if st.st_uid not in trusted or parent.st_uid not in trusted:
                         raise UnsafePathError(
                             "%s is a symbolic link owned by %s in a directory owned by %s: root does not follow links "
                             "another user could have made; give the real path" % (
@@ -166,10 +168,11 @@ def read_path(path, limit=65536):
         os.close(dir_fd)
 
 
-def write_file(dir_fd, name, data, mode=0o644, owner=None):
+def write_file(dir_fd, name, data, mode=0o644, owner=None, *, before_rename=None):
     """Replace ``name`` in ``dir_fd`` atomically with ``data``: a new file of ``mode`` (and ``owner``, a
     (uid, gid) pair), set by descriptor before it gets its name. Whatever was at the name (a file planted by
-    another user, a symlink, a FIFO) is replaced, never written through. The directory is fsynced."""
+    another user, a symlink, a FIFO) is replaced, never written through. The directory is fsynced.
+    ``before_rename(dir_fd, temporary_name)``, when given, runs on the complete file before it gets its name."""
     tmp = None
     for attempt in range(100):
         candidate = ".%s.%d.%d.tmp" % (name, os.getpid(), attempt)
@@ -192,6 +195,8 @@ def write_file(dir_fd, name, data, mode=0o644, owner=None):
             os.fsync(fd)
         finally:
             os.close(fd)
+        if before_rename is not None:
+            before_rename(dir_fd, tmp)
         os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         tmp = None
     finally:

@@ -270,6 +270,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _config_rollback as cr
+from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._config_git import (
@@ -337,42 +338,22 @@ def describe(to, to_commit, to_blob):
     return "the last-known-good blob %s" % to_blob if to == "last_known_good" else "blob %s" % to_blob
 
 
-def fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def replace_file(module, path, data, st):
-    """Temp file in the same directory, fsync, the old mode and owner, then a rename: a reader (the trader polling
-    the file) sees the old file or the new one, never a partial one. A file that did not exist gets 0644."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    """The one atomic writer of the collection (module_utils._safefile): temp file in the same directory, fsync,
+    the old mode (and owner, as root) set by descriptor, then a rename and a directory fsync. A reader (the trader
+    polling the file) sees the old file or the new one, never a partial one. A file that did not exist gets 0644."""
+    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o644
+    owner = (st.st_uid, st.st_gid) if st is not None and os.geteuid() == 0 else None
+
+    def label(dir_fd, tmp):
+        if module.selinux_enabled():
+            module.set_context_if_different("/proc/self/fd/%d/%s" % (dir_fd, tmp), module.selinux_context(path), False)
+
+    dir_fd = _safefile.open_dir(os.path.dirname(path))
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else 0o644)
-        if st is not None:
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except PermissionError:
-                pass  # not root: the file stays ours, as a git checkout would leave it
-            if module.selinux_enabled():
-                module.set_context_if_different(tmp, module.selinux_context(path), False)
-        os.rename(tmp, path)
-        fsync_dir(directory)
+        _safefile.write_file(dir_fd, os.path.basename(path), data, mode, owner, before_rename=label)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        os.close(dir_fd)
 
 
 def validate_in_shadow(module, repo, argv, content, st):
@@ -410,7 +391,7 @@ def write_and_stage(module, repo, content, before):
     current, st, entries = before["content"], before["stat"], before["entries"]
     try:
         replace_file(module, repo.abs_path, content, st)
-    except OSError as e:
+    except (OSError, _safefile.UnsafePathError) as e:
         raise RollbackError("writing %s in %s failed, the file is unchanged: %s" % (repo.rel, repo.repo, to_native(e))) from None
     try:
         repo.stage()
@@ -422,7 +403,7 @@ def write_and_stage(module, repo, content, before):
             else:
                 replace_file(module, repo.abs_path, current, st)
                 os.utime(repo.abs_path, ns=(st.st_atime_ns, st.st_mtime_ns))
-        except OSError as restore_error:
+        except (OSError, _safefile.UnsafePathError) as restore_error:
             problems.append("restoring the file failed: %s" % to_native(restore_error))
         try:
             if repo.index_entries() != entries:

@@ -2,6 +2,8 @@
 
 import os
 import pwd
+import shutil
+import tempfile
 
 import pytest
 from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile
@@ -78,3 +80,32 @@ def test_append_refuses_a_fifo_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "log")
     with pytest.raises(_safefile.UnsafePathError, match="a FIFO"):
         _safefile.append_line(str(tmp_path / "log"), "x\n")
+
+
+def test_a_user_follows_their_own_links_but_not_another_users():
+    """Not root, a process may follow links it made itself (a release `current` link); never another user's."""
+    top = tempfile.mkdtemp(dir="/tmp")
+    try:
+        os.chmod(top, 0o755)
+        mine = os.path.join(top, "home")
+        os.mkdir(mine)
+        os.mkdir(os.path.join(mine, "release-1"))
+        os.symlink("release-1", os.path.join(mine, "current"))
+        os.symlink("/etc", os.path.join(top, "roots"))
+        for path in (mine, os.path.join(mine, "release-1"), os.path.join(mine, "current")):
+            os.lchown(path, NOBODY.pw_uid, NOBODY.pw_gid)
+        os.seteuid(NOBODY.pw_uid)
+        try:
+            os.close(_safefile.open_dir(os.path.join(mine, "current")))
+            os.close(_safefile.open_dir(os.path.join(top, "roots")))  # root's link in root's directory
+        finally:
+            os.seteuid(0)
+        os.lchown(os.path.join(mine, "current"), 1, 1)  # now another user's (daemon) link in our directory
+        os.seteuid(NOBODY.pw_uid)
+        try:
+            with pytest.raises(_safefile.UnsafePathError, match="owned by daemon"):
+                _safefile.open_dir(os.path.join(mine, "current"))
+        finally:
+            os.seteuid(0)
+    finally:
+        shutil.rmtree(top)
