@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import time
 
 ENV_MODE = "AI_QUANT_MODE"
@@ -82,6 +83,25 @@ def parse_environ(data):
         if sep and name:
             env[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
     return env
+
+
+def parse_env_assignments(text):
+    """{name: value} of systemd environment assignments: an EnvironmentFile's lines, or the ``Environment=``
+    property of ``systemctl show`` (space-separated, shell-quoted); comments skipped, the last one wins."""
+    values = {}
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        for word in words:
+            name, sep, value = word.partition("=")
+            if sep and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                values[name] = value
+    return values
 
 
 class TraderFacts(object):

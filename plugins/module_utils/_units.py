@@ -52,8 +52,8 @@ def parse_show(out):
                 current = {}
             continue
         name, sep, value = line.partition("=")
-        if sep:
-            current[name] = value
+        if sep:  # a property listed once per entry (EnvironmentFiles=) keeps every entry, one per line
+            current[name] = current[name] + "\n" + value if name in current else value
     if current:
         blocks.append(current)
     return blocks

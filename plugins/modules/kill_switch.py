@@ -64,8 +64,12 @@ options:
     description:
       - The kill file (the trader's C(AI_QUANT_KILL_SWITCH_FILE)). Always read, so RV(effective_mode) covers both
         sources; written only with O(method=file).
+      - When not set, the file the running V(live)/V(dry_live) traders of O(units) poll, read from their own
+        environment (C(/proc/PID/environ)); when none runs, the one their units set (C(Environment=), then
+        C(EnvironmentFile=)); else C(/tmp/ai-quant-kill), the runbook's, and RV(kill_file_source) says so. The real trader
+        has no default file: one whose C(AI_QUANT_KILL_SWITCH_FILE) is unset polls none, and O(verify) reports it.
+      - Traders that poll different files are refused with their names; give the path, or use O(method=env).
     type: path
-    default: /tmp/ai-quant-kill
   unit:
     description:
       - The trader unit whose environment O(method=env) sets. Always read for RV(sources.env) when it exists.
@@ -197,6 +201,16 @@ restart_required:
   returned: always
   type: bool
   sample: false
+kill_file:
+  description: The kill file read (and, with O(method=file), written).
+  returned: always
+  type: str
+  sample: /tmp/ai-quant-kill
+kill_file_source:
+  description: Where RV(kill_file) came from, V(given) when O(path) was set.
+  returned: always
+  type: str
+  sample: AI_QUANT_KILL_SWITCH_FILE of the running openclaw-ai-quant-live.service (pid 751)
 unit_found:
   description: Whether O(unit) exists in the chosen manager (its env source reads as V(off) when it does not).
   returned: always
@@ -626,36 +640,16 @@ def host_status(rows, requested):
     return "NOT_RUNNING", "no trader runs; the switch is read when one starts"
 
 
-def run(module):
-    started = time.time()
-    p = module.params
-    method, requested = p["method"], p["mode"]
-    path = _safefile.check_path(p["path"], "path")
+DEFAULT_KILL_FILE = "/tmp/ai-quant-kill"  # the runbook's; the real trader has none (engine/risk.py: "" = no file)
+
+
+def check_request(p):
+    """Every check of the options that needs no command on the host; KillSwitchError naming the first bad one."""
+    if p["path"] is not None:
+        _safefile.check_path(p["path"], "path")
     _units.check_unit_name(p["unit"], "unit")
     for unit in p["units"]:
         _units.check_unit_name(unit, "units")
-    directory = os.path.dirname(path)
-    if method == "file":
-        try:
-            os.close(_safefile.open_dir(directory))
-        except FileNotFoundError:
-            raise KillSwitchError("the kill file's directory %s does not exist: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % directory) from None
-        except PermissionError:
-            raise KillSwitchError("cannot reach %s as %s (uid %d): connect (or become) a user who can" % (
-                directory, getpass.getuser(), os.geteuid())) from None
-        if not os.access(directory, os.W_OK | os.X_OK):
-            raise KillSwitchError("cannot write in %s as %s: connect (or become) a user who can" % (directory, getpass.getuser()))
-        try:
-            st, dst = os.lstat(path), os.stat(directory)
-        except FileNotFoundError:
-            st = None
-        if st is not None and stat.S_ISDIR(st.st_mode):
-            raise KillSwitchError("%s is a directory, not a kill file: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % path)
-        euid = os.geteuid()
-        if st is not None and euid not in (0, st.st_uid) and dst.st_mode & stat.S_ISVTX and dst.st_uid != euid:
-            raise KillSwitchError(
-                "%s belongs to %s, and in the sticky directory %s only root or its owner can replace it; this task runs "
-                "as uid %d: run the kill as root (become)" % (path, _safefile.owner_name(st.st_uid), directory, euid))
     if p["audit_log"]:
         try:
             odd = _safefile.read_path(_safefile.check_path(p["audit_log"], "audit_log"), 0)[1]
@@ -671,12 +665,98 @@ def run(module):
         except re.error as e:
             raise KillSwitchError("%r is not a valid regular expression: %s" % (pattern, e)) from None
 
+
+def check_kill_path(path):
+    """The kill file's directory exists and we can replace the file in it."""
+    directory = os.path.dirname(path)
+    try:
+        os.close(_safefile.open_dir(directory))
+    except FileNotFoundError:
+        raise KillSwitchError("the kill file's directory %s does not exist: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % directory) from None
+    except PermissionError:
+        raise KillSwitchError("cannot reach %s as %s (uid %d): connect (or become) a user who can" % (
+            directory, getpass.getuser(), os.geteuid())) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise KillSwitchError("cannot write in %s as %s: connect (or become) a user who can" % (directory, getpass.getuser()))
+    try:
+        st, dst = os.lstat(path), os.stat(directory)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise KillSwitchError("%s is a directory, not a kill file: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % path)
+    euid = os.geteuid()
+    if euid not in (0, st.st_uid) and dst.st_mode & stat.S_ISVTX and dst.st_uid != euid:
+        raise KillSwitchError(
+            "%s belongs to %s, and in the sticky directory %s only root or its owner can replace it; this task runs "
+            "as uid %d: run the kill as root (become)" % (path, _safefile.owner_name(st.st_uid), directory, euid))
+
+
+def unit_kill_files(module, target, units):
+    """{unit: AI_QUANT_KILL_SWITCH_FILE} as systemd would start each unit: Environment=, then its EnvironmentFiles
+    (which override it); units that set none are left out."""
+    props = _units.show(module, target, units, ("Environment", "EnvironmentFiles"))
+    found = {}
+    for unit in units:
+        values = _trader.parse_env_assignments(props[unit].get("Environment", ""))
+        for entry in props[unit].get("EnvironmentFiles", "").split("\n"):
+            path = entry.split(" (")[0].strip()
+            if not path:
+                continue
+            try:
+                content, odd, _st = _safefile.read_path(path)
+            except (OSError, _safefile.UnsafePathError):
+                content, odd = None, True
+            if content is not None and not odd:
+                values.update(_trader.parse_env_assignments(content.decode("utf-8", "replace")))
+        if values.get(_trader.ENV_KILL_FILE, "").strip():
+            found[unit] = values[_trader.ENV_KILL_FILE].strip()
+    return found
+
+
+def resolve_path(module, target, units):
+    """(path, how it was found) when path is not given: the file the running live/dry_live traders poll, else the
+    one their units set, else the runbook's default, said so."""
+    if target is None:
+        return DEFAULT_KILL_FILE, "the default: no systemd manager to read the traders from"
+    rows = Verifier(module, target, units).snapshot()
+    polled = {}
+    for unit, row in sorted(rows.items()):
+        if row["running"] and row["reads_kill_switch"] and row["kill_file"]:
+            polled.setdefault(row["kill_file"], []).append("%s (pid %d)" % (unit, row["pid"]))
+    if len(polled) > 1:
+        raise KillSwitchError("the running traders poll different kill files: %s; give path, or use method=env" % "; ".join(
+            "%s by %s" % (f, ", ".join(u)) for f, u in sorted(polled.items())))
+    if polled:
+        path, who = next(iter(polled.items()))
+        return path, "AI_QUANT_KILL_SWITCH_FILE of the running %s" % ", ".join(who)
+    configured = unit_kill_files(module, target, [_units.service_name(u) for u in units])
+    if len(set(configured.values())) > 1:
+        raise KillSwitchError("the trader units set different kill files: %s; give path" % "; ".join(
+            "%s by %s" % (f, u) for u, f in sorted(configured.items())))
+    if configured:
+        unit, path = sorted(configured.items())[0]
+        return path, "AI_QUANT_KILL_SWITCH_FILE of %s (no trader with a kill switch runs)" % unit
+    return DEFAULT_KILL_FILE, "the default: no trader unit sets AI_QUANT_KILL_SWITCH_FILE, and a trader without it polls no file"
+
+
+def run(module):
+    started = time.time()
+    p = module.params
+    method, requested = p["method"], p["mode"]
+    check_request(p)
     try:
         target = SystemdTarget(p["scope"], p["user"])
     except SystemdTargetError as e:
         if method == "env" or p["verify"] or p["restart"]:
             raise KillSwitchError(to_native(e)) from None
         target = None
+    if p["path"] is None:
+        path, path_source = resolve_path(module, target, p["units"])
+        _safefile.check_path(path, "the traders' AI_QUANT_KILL_SWITCH_FILE")
+    else:
+        path, path_source = p["path"], "given"
+    if method == "file":
+        check_kill_path(path)
     env = EnvSource(module, target, p["unit"]) if target is not None else None
     props = env.read_props() if env is not None else None
     if props is None and method == "env":
@@ -732,6 +812,8 @@ def run(module):
         restart_required=write and method == "env",
         unit_found=unit_found,
         started=started,
+        kill_file=path,  # not "path": AnsibleModule.exit_json would add that file's attributes, "mode" among them
+        kill_file_source=path_source,
     )
     if module.check_mode:
         verb = "WOULD_CLEAR" if requested == "off" else "WOULD_ENGAGE"
@@ -774,7 +856,7 @@ def main():
     argument_spec = dict(
         mode=dict(type="str", required=True, choices=["close_only", "halt_all", "off"]),
         method=dict(type="str", default="file", choices=["file", "env"]),
-        path=dict(type="path", default="/tmp/ai-quant-kill"),
+        path=dict(type="path"),
         unit=dict(type="str", default="openclaw-ai-quant-live"),
         force=dict(type="bool", default=False),
         reason=dict(type="str"),

@@ -155,11 +155,18 @@ def test_a_trader_polling_another_file_is_named(host, clean_kill_state):
     host.run_expect([0], f"printf '[Service]\\nEnvironmentFile={env_file}\\n' > {other}")
     try:
         host.run_expect([0], f"systemctl --user -M trader@ daemon-reload && systemctl --user -M trader@ restart {LIVE}")
-        result = ks(host, mode="close_only", verify=True, verify_timeout=5)
+        # told another file than the trader's: never PROTECTED, and it says what it saw
+        result = ks(host, mode="close_only", path=KILL, verify=True, verify_timeout=5)
         assert result["status"] == "UNPROTECTED"
         assert f"kill written to {KILL}; the trader polls /tmp/other-kill" in result["summary"]
+        host.run_expect([0], f"rm -f {KILL}")
+        # by default the kill goes where the running trader looks (issue 12)
+        result = ks(host, mode="close_only", verify=True)
+        assert result["status"] == "PROTECTED" and result["kill_file"] == "/tmp/other-kill", result
+        assert "AI_QUANT_KILL_SWITCH_FILE of the running" in result["kill_file_source"]
+        assert host.file("/tmp/other-kill").content == b"close_only\n" and not host.file(KILL).exists
     finally:
-        host.run(f"rm -f {other} {env_file}")
+        host.run(f"rm -f {other} {env_file} /tmp/other-kill")
         host.run(f"systemctl --user -M trader@ daemon-reload && systemctl --user -M trader@ restart {LIVE}")
 
 

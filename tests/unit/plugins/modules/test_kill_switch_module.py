@@ -158,3 +158,47 @@ def test_paper_traders_have_no_kill_switch(monkeypatch):
     kill_switch.judge(rows, {}, "close_only", "/tmp/ai-quant-kill", 1000.0)
     assert kill_switch.host_status(rows, "close_only")[0] == "NO_KILL_SWITCH"
     assert rows["openclaw-ai-quant-trader.service"]["verified"] is None
+
+
+def test_the_kill_file_is_the_one_the_running_trader_polls(tmp_path, monkeypatch):
+    """Issue 12: the path comes from the trader's own environment, not an inventory variable."""
+    theirs = tmp_path / "their-kill"
+    monkeypatch.setattr(kill_switch._units, "Process", lambda pid: type("P", (), dict(
+        pid=pid, environ={"AI_QUANT_MODE": "live", "AI_QUANT_KILL_SWITCH_FILE": str(theirs)}, cwd="/", started=0.0))())
+    path, source = kill_switch.resolve_path(FakeHost({}, []), kill_switch.SystemdTarget("system"), ["openclaw-ai-quant-live"])
+    assert path == str(theirs) and "AI_QUANT_KILL_SWITCH_FILE of the running openclaw-ai-quant-live.service (pid" in source
+
+
+class StoppedHost(FakeHost):
+    """No trader runs; the units set the file in Environment= and in an EnvironmentFile."""
+
+    def __init__(self, env_file):
+        FakeHost.__init__(self, {}, [])
+        self.env_file = env_file
+
+    def run_command(self, argv, environ_update=None):
+        units = list(argv[argv.index("--") + 1:])
+        if "-pEnvironment" in argv:
+            blocks = ["Environment=AI_QUANT_MODE=live AI_QUANT_KILL_SWITCH_FILE=/tmp/from-environment\n"
+                      "EnvironmentFiles=/nonexistent (ignore_errors=yes)\nEnvironmentFiles=%s (ignore_errors=no)\n" % self.env_file
+                      for _u in units]
+            return 0, "\n".join(blocks), ""
+        block = "Id=%s\nLoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\nInvocationID=\n"
+        return 0, "\n".join(block % u for u in units), ""
+
+
+def test_with_no_trader_running_the_units_environment_files_decide(tmp_path):
+    env_file = tmp_path / "ai-quant-live.env"
+    env_file.write_text('# live\nAI_QUANT_KILL_SWITCH_FILE="/run/trader/kill"\n')
+    path, source = kill_switch.resolve_path(StoppedHost(str(env_file)), kill_switch.SystemdTarget("system"), ["openclaw-ai-quant-live"])
+    assert path == "/run/trader/kill" and "of openclaw-ai-quant-live.service (no trader with a kill switch runs)" in source
+    env_file.write_text("AI_QUANT_MODE=live\n")
+    assert kill_switch.resolve_path(StoppedHost(str(env_file)), kill_switch.SystemdTarget("system"), ["x"])[0] == "/tmp/from-environment"
+
+
+def test_traders_polling_different_files_are_refused(tmp_path, monkeypatch):
+    files = iter([str(tmp_path / "a"), str(tmp_path / "b")])
+    monkeypatch.setattr(kill_switch._units, "Process", lambda pid: type("P", (), dict(
+        pid=pid, environ={"AI_QUANT_MODE": "live", "AI_QUANT_KILL_SWITCH_FILE": next(files)}, cwd="/", started=0.0))())
+    with pytest.raises(kill_switch.KillSwitchError, match="poll different kill files"):
+        kill_switch.resolve_path(FakeHost({}, []), kill_switch.SystemdTarget("system"), ["openclaw-ai-quant-trader", "openclaw-ai-quant-live"])
