@@ -89,8 +89,8 @@ def parse_env_assignments(text):
     """{name: value} of systemd environment assignments: an EnvironmentFile's lines, or the ``Environment=``
     property of ``systemctl show`` (space-separated, shell-quoted); comments skipped, the last one wins."""
     values = {}
-    for line in (text or "").splitlines():
-        line = line.strip()
+    for raw in (text or "").splitlines():
+        line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue
         try:
