@@ -22,7 +22,7 @@ UNITS = ["openclaw-ai-quant-ws-sidecar", "openclaw-ai-quant-trader", "openclaw-a
 
 
 def status(output, word):
-    return sorted(re.findall(r"- '?(h\d+)\s+%s\s" % word, output))
+    return sorted(re.findall(r"- ['\"]?(h\d+)\s+%s\s" % word, output))
 
 
 def flat(output):

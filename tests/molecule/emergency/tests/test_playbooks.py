@@ -14,7 +14,7 @@ PAPER = sorted(set(HOSTS) - set(LIVE))
 
 
 def summary(output, word):
-    return sorted(re.findall(r"(?m)^\s*-?\s*'?(h\d+)\s+%s\s" % word, output))
+    return sorted(re.findall(r"(?m)^\s*-?\s*['\"]?(h\d+)\s+%s\s" % word, output))
 
 
 def test_emergency_stop_protects_the_live_host_and_names_the_paper_ones(host, clean_kill_state):

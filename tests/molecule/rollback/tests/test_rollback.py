@@ -82,7 +82,8 @@ def flat(output):
 
 
 def summary(output, word):
-    return sorted(re.findall(r"(?m)^\s*-?\s*'?(h\d+)\s+%s\s" % word, output))
+    # a line holding an emoji (the heartbeat's) is printed double-quoted by the YAML callback
+    return sorted(re.findall(r"(?m)^\s*-?\s*['\"]?(h\d+)\s+%s\s" % word, output))
 
 
 @pytest.fixture(autouse=True)
@@ -152,7 +153,7 @@ def test_failed_validation_leaves_the_file_byte_identical_and_stops_the_run(host
     assert rc != 0
     assert summary(output, "FAILED") == [HOSTS[0]] and summary(output, "NOT") == sorted(HOSTS[1:]), output[-3000:]
     assert re.search(r"the validator refused the version of config/strategy_overrides.yaml at commit \w+ .*trade.leverage", flat(output))
-    assert "Not rolled back: %s" % ", ".join(HOSTS) in output
+    assert "%d of %d host(s) not OK: %s" % (len(HOSTS), len(HOSTS), ", ".join(HOSTS)) in output
     time.sleep(2)  # the trader polls the file every loop: give it the time to react, if anything had changed
     assert fingerprint(host) == before
     shas = set(re.findall(r"strategy_sha1=(\w+)", journal(host, since)))
