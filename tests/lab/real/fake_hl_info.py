@@ -7,7 +7,9 @@ send); every request is appended to LOG_JSONL so you can see exactly what the en
 
 usage: fake_hl_info.py PORT [LOG_JSONL] [--symbols BTC,ETH,SOL]
 """
-import json, sys, time
+import json
+import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT = int(sys.argv[1])

@@ -83,7 +83,7 @@ def heartbeats(host, unit, since, pid=None):
     return beats
 
 
-def wait_heartbeat(host, unit, since, pid=None, sha=None, after=None, timeout=30):
+def wait_heartbeat(host, unit, since, *, pid=None, sha=None, after=None, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
         for beat in heartbeats(host, unit, since, pid):
@@ -199,7 +199,10 @@ def test_rollback_config_is_hot_reloaded_by_the_real_engine(hosts, bad_commit):
     assert rc == 0, output[-3000:]
     assert summary(output, "ROLLED BACK") == sorted(hosts), output[-3000:]
     assert "All 2 host(s) done" in output
-    assert "changed keys: global.trade.allocation_pct; restart required: False" in " ".join(output.split())
+    flat = " ".join(output.split())
+    assert "changed keys: global.trade.allocation_pct; restart required: False" in flat
+    # validated by the checkout's own tools/validate_config.py (uv run python ..., the engine's venv)
+    assert len(re.findall(r"validation: Key Python Rust YAML Status .*?--- Summary --- Total keys: \d+ .*?YAML missing: 0", flat)) == 2
     for name, host in hosts.items():
         content = host.file(CONFIG).content
         assert hashlib.sha256(content).hexdigest() == git(host, "git show %s:config/strategy_overrides.yaml | sha256sum"
