@@ -1,8 +1,8 @@
 """The headline flows against the REAL openclaw engine (the operator's checkout, REAL_OPENCLAW): h1 runs it in paper
 mode, h2 in dry_live mode against the loopback Hyperliquid fake. Every claim is checked on the host: the running
 process (its command line, environment, PID), its journal, the kill file's bytes, git, and the engine's own trading
-database. The flows' exit codes and summary lines are printed (molecule verify shows them) and kept in
-<ephemeral>/real/flows.log."""
+database. What runs (the checkout's commit, or its unverified engine/ hash), the flows' exit codes and summary lines
+are printed (molecule verify shows them) and kept in build/real/flows.log."""
 
 import hashlib
 import json
@@ -29,7 +29,17 @@ UNIT = {PAPER: "openclaw-ai-quant-trader", LIVE: "openclaw-ai-quant-live"}
 MODE = {PAPER: "paper", LIVE: "dry_live"}
 DB = {PAPER: APP + "/trading_engine.db", LIVE: APP + "/trading_engine_live.db"}
 VENV_PYTHON = "/opt/openclaw-venv/bin/python3"
-LOG = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "real" / "flows.log"
+LOG = Path(__file__).resolve().parents[4] / "build" / "real" / "flows.log"
+PROVENANCE = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "real" / "provenance.txt"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def flows_log():
+    """A new build/real/flows.log, headed by what runs (written by tests/lab/real/prepare-controller.sh)."""
+    what = PROVENANCE.read_text().strip() if PROVENANCE.exists() else "unknown: no %s" % PROVENANCE
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    LOG.write_text("real engine: %s\n" % what)
+    print("\nreal engine: %s" % what)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +56,6 @@ def run_flow(name, *extra):
     report = "%s %s -> rc=%d in %.1f s\n%s" % (name, " ".join(extra), rc, time.time() - started,
                                                "\n".join("  " + line for line in lines))
     print("\n" + report)
-    LOG.parent.mkdir(parents=True, exist_ok=True)
     with LOG.open("a") as f:
         f.write(report + "\n")
     return rc, output
