@@ -233,3 +233,42 @@ def test_check_databases_on_the_real_engines_databases(hosts):
         tables = host.check_output("sqlite3 -readonly %s .tables" % DB[name]).split()
         assert {"runtime_logs", "audit_events", "trades"} <= set(tables), (name, tables)
         assert host.check_output("sqlite3 -readonly %s 'PRAGMA integrity_check'" % DB[name]) == "ok"
+
+
+def test_emergency_stop_check_mode_writes_nothing(hosts):
+    pids = {name: main_pid(host, UNIT[name]) for name, host in hosts.items()}
+    rc, output = run_flow("emergency_stop", "--check")
+    assert rc == 0, output[-3000:]
+    assert summary(output, "WOULD_ENGAGE") == sorted(hosts), output[-3000:]
+    for name, host in hosts.items():
+        assert not host.file(KILL).exists
+        assert main_pid(host, UNIT[name]) == pids[name]
+
+
+def test_halt_all_by_env_restarts_dry_live_into_halt_all_and_the_clear_lifts_it(hosts):
+    """The runbook's option A: AI_QUANT_KILL_SWITCH=halt_all in a drop-in, then a restart; the real engine reads the
+    env at start. The clear removes the drop-in and restarts it again."""
+    live, paper = hosts[LIVE], hosts[PAPER]
+    dropin = "/home/trader/.config/systemd/user/%s.service.d/50-quantops-kill-switch.conf" % UNIT[LIVE]
+    old, paper_pid = main_pid(live, UNIT[LIVE]), main_pid(paper, UNIT[PAPER])
+    since = now(live)
+    rc, output = run_flow("emergency_stop", "-e", "kill_mode=halt_all", "-e", "kill_method=env")
+    assert rc == 0, output[-3000:]
+    assert re.search(r"(?m)^\s*- '%s\s+PROTECTED\s+halt_all" % LIVE, output), output[-3000:]
+    assert summary(output, "NO_KILL_SWITCH") == [PAPER]
+    assert live.file(dropin).exists and "AI_QUANT_KILL_SWITCH=halt_all" in live.file(dropin).content_string
+    new = main_pid(live, UNIT[LIVE])
+    assert new not in (0, old)
+    assert "AI_QUANT_KILL_SWITCH=halt_all" in environ(live, new)
+    wait_heartbeat(live, UNIT[LIVE], since, pid=new, timeout=1)
+    assert main_pid(paper, UNIT[PAPER]) == paper_pid
+
+    since = now(live)
+    rc, output = run_flow("kill_switch_clear")
+    assert rc == 0, output[-3000:]
+    assert summary(output, "CLEARED") == [LIVE], output[-3000:]
+    assert not live.file(dropin).exists
+    cleared = main_pid(live, UNIT[LIVE])
+    assert cleared not in (0, new)
+    assert not [v for v in environ(live, cleared) if v.startswith("AI_QUANT_KILL_SWITCH=")]
+    wait_heartbeat(live, UNIT[LIVE], since, pid=cleared, timeout=1)
