@@ -267,6 +267,7 @@ def test_halt_all_by_env_restarts_dry_live_into_halt_all_and_the_clear_lifts_it(
     rc, output = run_flow("kill_switch_clear")
     assert rc == 0, output[-3000:]
     assert summary(output, "CLEARED") == [LIVE], output[-3000:]
+    assert re.search(r"(?m)^\s*- '%s\s+CLEARED\s+off: " % LIVE, output), output[-3000:]  # the new process's mode
     assert not live.file(dropin).exists
     cleared = main_pid(live, UNIT[LIVE])
     assert cleared not in (0, new)
