@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Loopback stand-in for the Hyperliquid REST API (POST /info, POST /exchange). Offline only.
 
 Answers the /info request types the engine + hyperliquid-python-sdk 0.21.0 use in dry_live with an empty

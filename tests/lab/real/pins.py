@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print the real openclaw engine's runtime pins, one `name==version` a line, from its checkout's uv.lock:
 the closure of the project's own dependencies (its dev group left out), with every dependency whose marker does not
 hold on the lab hosts (Linux, CPython 3.11, x86_64: win32 and emscripten only ones) dropped.

@@ -82,6 +82,10 @@ def journal(host, unit, since):
             if isinstance(r.get("MESSAGE"), str)]
 
 
+def messages(host, unit, since, pid=None):
+    return [entry[2] for entry in journal(host, unit, since) if pid is None or entry[1] == pid]
+
+
 def heartbeats(host, unit, since, pid=None):
     """Heartbeats (epoch, pid, loop start, strategy_sha1) since ``since``, of ``pid`` if given."""
     beats = []
@@ -100,7 +104,7 @@ def wait_heartbeat(host, unit, since, *, pid=None, sha=None, after=None, timeout
                 return beat
         time.sleep(0.5)
     raise AssertionError("no heartbeat of %s (pid %s, sha %s, loop after %s) since %s:\n%s" % (
-        unit, pid, sha, after, since, "\n".join(m for _, _, m in journal(host, unit, since)[-10:])))
+        unit, pid, sha, after, since, "\n".join(messages(host, unit, since)[-10:])))
 
 
 def now(host):
@@ -129,7 +133,7 @@ def test_the_real_engine_runs_under_the_roles_units(hosts):
         # the checkout, not the stand-in: its git history and the real engine's modules
         assert git(host, "git log --format=%s").splitlines()[-1].startswith("Import openclaw-crypto-ai-quant")
         assert host.file(APP + "/engine/oms_reconciler.py").exists and not host.file(APP + "/openclaw_standin").exists
-        lines = [m for _, _, m in journal(host, UNIT[name], 0)]
+        lines = messages(host, UNIT[name], 0)
         assert "🚀 Unified engine started. mode=%s" % MODE[name] in lines
         wait_heartbeat(host, UNIT[name], now(host) - 10, pid=pid)
         # its own sqlite tee, in its trading DB
@@ -181,7 +185,7 @@ def test_kill_switch_clear_restarts_dry_live_without_a_kill(hosts):
     assert not [v for v in environ(live, new) if v.startswith("AI_QUANT_KILL_SWITCH=")]
     assert not live.file("/home/trader/.config/systemd/user/%s.service.d/50-quantops-kill-switch.conf" % UNIT[LIVE]).exists
     wait_heartbeat(live, UNIT[LIVE], since, pid=new, timeout=1)
-    assert "🚀 Unified engine started. mode=dry_live" in [m for _, p, m in journal(live, UNIT[LIVE], since) if p == new]
+    assert "🚀 Unified engine started. mode=dry_live" in messages(live, UNIT[LIVE], since, pid=new)
     assert main_pid(paper, UNIT[PAPER]) == paper_pid
 
 
