@@ -82,6 +82,11 @@ docs-lint: venv ## antsibull-docs lint-collection-docs --plugin-docs
 molecule: venv ## the molecule scenarios on the lab (boots and removes the lab)
 	tests/molecule.sh
 
+.PHONY: test-real
+test-real: venv ## molecule/real: the flows against the REAL openclaw engine (REAL_OPENCLAW=/path/to/checkout, opt-in)
+	@test -n "$${REAL_OPENCLAW:-}" || { echo "make test-real: set REAL_OPENCLAW to a checkout of fol2/openclaw-crypto-ai-quant at 9603e63" >&2; exit 2; }
+	MOLECULE_SCENARIOS=real tests/molecule.sh
+
 .PHONY: leftovers
 leftovers: ## fail when anything of the lab is left on the machine
 	$(LAB) leftovers

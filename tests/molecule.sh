@@ -8,7 +8,15 @@ mkdir -p "$MOLECULE_JUNIT_DIR"
 trap '"$top/tests/lab/lab.sh" destroy' EXIT
 cd "$top/tests"
 scenarios=${MOLECULE_SCENARIOS:-$(for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done)}
+# molecule/real runs the real openclaw engine from an operator's checkout (make test-real): opt-in, never by default.
+if [ -z "${MOLECULE_SCENARIOS:-}" ] && [ -z "${REAL_OPENCLAW:-}" ]; then
+  scenarios=$(printf '%s\n' $scenarios | grep -vx real || true)
+  echo "--- skipping molecule test -s real: REAL_OPENCLAW is not set (opt-in: REAL_OPENCLAW=/path/to/checkout make test-real)"
+fi
+# molecule keys its ephemeral directory (instance config, inventory) by the basename of this directory only
+# (~/.ansible/tmp/molecule.<hash of "tests">.<scenario>): key it by the lab too, so two checkouts running the same
+# scenario on their own labs (LAB_PREFIX) never share an inventory.
 for s in $scenarios; do
   echo "--- molecule test -s $s"
-  molecule test -s "$s" --destroy always
+  MOLECULE_EPHEMERAL_DIRECTORY=${HOME}/.ansible/tmp/molecule.${LAB_PREFIX:-qlab}.$s molecule test -s "$s" --destroy always
 done

@@ -830,6 +830,14 @@ def run(module):
                 verifier.restart(stale)
                 rows = verifier.snapshot()
                 result["restarted"] = stale
+                if unit_found and env.unit in stale:  # the new process read the sources afresh: its mode, not the old one's
+                    props = env.read_props() or props
+                    running = env.running_mode(props)
+                    after.pop("env_running", None)
+                    if running is not None:
+                        after["env_running"] = running
+                    effective = ks.in_force(after["file"], ks.most_restrictive(after["env"], running))
+                    result.update(effective_mode=effective, sources=after)
         proofs = verifier.wait(rows, written, p["verify_timeout"] if p["verify"] else 0, p["heartbeat_pattern"], p["proof_pattern"])
         judge(rows, proofs, requested, path, written)
         result["status"], result["summary"] = host_status(rows, requested)

@@ -39,6 +39,8 @@ def test_halt_all_by_env_then_close_only_keeps_halt_all(host, clean_kill_state):
     rc, output = playbook("emergency_stop")  # close_only asked: halt_all stays
     assert rc == 0 and len(re.findall(r"PROTECTED\s+halt_all", output)) == len(LIVE)
     assert "would relax it" in output
+    rc, output = playbook("kill_switch_clear")  # the restarted traders' mode, not the one of the processes before
+    assert rc == 0 and len(re.findall(r"CLEARED\s+off: ", output)) == len(LIVE), output[-3000:]
 
 
 def test_limit_gives_a_summary_of_exactly_the_limited_hosts(host, clean_kill_state):
