@@ -136,8 +136,8 @@ def test_check_mode_writes_nothing(host):
 def test_the_summary_covers_exactly_the_hosts_limit_targets(host):
     """--limit is how operators target hosts: the summary names those, and no host the run never touched."""
     rc, output = playbook("rollback_config", "-l", HOSTS[0])
-    assert rc == 0 and summary(output, "UNCHANGED") == [HOSTS[0]], output[-3000:]
-    assert "all 1 host(s) OK" in output and not set(summary(output, r"\w+")) - {HOSTS[0]}
+    assert rc == 0 and summary(output, r"\w+") == [HOSTS[0]], output[-3000:]
+    assert "all 1 host(s) OK" in output
 
 
 def test_failed_validation_leaves_the_file_byte_identical_and_stops_the_run(host):
