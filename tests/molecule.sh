@@ -16,7 +16,15 @@ fi
 # molecule keys its ephemeral directory (instance config, inventory) by the basename of this directory only
 # (~/.ansible/tmp/molecule.<hash of "tests">.<scenario>): key it by the lab too, so two checkouts running the same
 # scenario on their own labs (LAB_PREFIX) never share an inventory.
+# Each scenario's wall time goes to scenario-times.txt beside the JUnit files: tests/runner.py prints it under the
+# molecule step, so the suite's growth shows scenario by scenario.
+times="$MOLECULE_JUNIT_DIR/scenario-times.txt"
+: > "$times"
 for s in $scenarios; do
   echo "--- molecule test -s $s"
-  MOLECULE_EPHEMERAL_DIRECTORY=${HOME}/.ansible/tmp/molecule.${LAB_PREFIX:-qlab}.$s molecule test -s "$s" --destroy always
+  t0=$SECONDS
+  rc=0
+  MOLECULE_EPHEMERAL_DIRECTORY=${HOME}/.ansible/tmp/molecule.${LAB_PREFIX:-qlab}.$s molecule test -s "$s" --destroy always || rc=$?
+  echo "$s $((SECONDS - t0)) $rc" >> "$times"
+  [ "$rc" -eq 0 ] || exit "$rc"
 done

@@ -53,8 +53,10 @@ class Counts:
 def junit_counts(directory: Path) -> Counts | None:
     """Sum the test cases of every JUnit XML file in ``directory``; None when there is none."""
     files = sorted(directory.glob("*.xml")) if directory.is_dir() else []
-    if not files:
-        return None
+    return junit_counts_files(files) if files else None
+
+
+def junit_counts_files(files: list[Path]) -> Counts:
     total = Counts()
     for path in files:
         root = ET.parse(path).getroot()
@@ -65,6 +67,27 @@ def junit_counts(directory: Path) -> Counts | None:
             skipped = int(suite.get("skipped", 0))
             total.add(Counts(passed=tests - bad - skipped, failed=bad, skipped=skipped))
     return total
+
+
+def scenario_times(directory: Path) -> list[str]:
+    """One line per molecule scenario (tests/molecule.sh writes "name seconds rc"), its tests and its wall time."""
+    path = directory / "scenario-times.txt"
+    if not path.is_file():
+        return []
+    lines = []
+    for entry in path.read_text().split("\n"):
+        parts = entry.split()
+        if len(parts) != 3:
+            continue
+        name, seconds, rc = parts[0], int(parts[1]), int(parts[2])
+        counts = junit_counts_of(directory / ("molecule-%s.xml" % name))
+        tests = "%4d tests" % (counts.passed + counts.failed + counts.skipped) if counts else "   - tests"
+        lines.append(f"  {name:<11} {tests} {'ok' if rc == 0 else 'FAILED':>6} {seconds:14d} s")
+    return lines
+
+
+def junit_counts_of(path: Path) -> Counts | None:
+    return junit_counts_files([path]) if path.is_file() else None
 
 
 def sanity_counts(output: list[str], rc: int) -> Counts | None:
@@ -150,6 +173,8 @@ def main() -> int:
     print("\n===== summary =====")
     for name, counts, seconds in results:
         print(f"{name:<13} {counts.passed:>4} passed {counts.failed:>3} failed {counts.skipped:>3} skipped {seconds:7.1f} s")
+        for line in scenario_times(junit_root / name):
+            print(line)
     print(f"wall time {time.monotonic() - started:.0f} s")
     print(f"{total.passed} passed, {total.failed} failed")
     return 1 if total.failed else 0

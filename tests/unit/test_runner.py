@@ -52,3 +52,10 @@ def test_a_failing_step_whose_tests_passed_still_fails(tmp_path):
     (tmp_path / "m.xml").write_text(BARE_SUITE)
     counts = runner.step_counts("molecule", 1, [], tmp_path)
     assert (counts.passed, counts.failed) == (4, 1)
+
+
+def test_each_scenario_gets_its_line_with_tests_and_time(tmp_path):
+    (tmp_path / "scenario-times.txt").write_text("databases 95 0\nemergency 610 2\n")
+    (tmp_path / "molecule-databases.xml").write_text('<testsuites><testsuite tests="7" failures="0" errors="0" skipped="0"/></testsuites>')
+    lines = runner.scenario_times(tmp_path)
+    assert [line.split() for line in lines] == [["databases", "7", "tests", "ok", "95", "s"], ["emergency", "-", "tests", "FAILED", "610", "s"]]
