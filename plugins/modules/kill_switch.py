@@ -67,7 +67,7 @@ options:
       - When not set, the file the running V(live)/V(dry_live) traders of O(units) poll, read from their own
         environment (C(/proc/PID/environ)); when none runs, the one their units set (C(Environment=), then
         C(EnvironmentFile=)); else C(/tmp/ai-quant-kill), the runbook's, and RV(kill_file_source) says so. The real trader
-        has no default file: one whose C(AI_QUANT_KILL_SWITCH_FILE) is unset polls none, and O(verify) reports it.
+        has no default file; one whose C(AI_QUANT_KILL_SWITCH_FILE) is unset polls none, and O(verify) reports it.
       - Traders that poll different files are refused with their names; give the path, or use O(method=env).
     type: path
   unit:
