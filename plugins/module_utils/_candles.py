@@ -10,10 +10,6 @@ fixed-length intervals that is t // length; for the calendar month (Hyperliquid'
 so every interval goes through the same arithmetic.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 
 MINUTE = 60 * 1000

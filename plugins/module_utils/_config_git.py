@@ -4,10 +4,6 @@
 """The git side of config_rollback and config_known_good: one config file in one work tree, read and staged only
 through `git -C <top> ...` argv lists run by the module's run_command. Shared options: config_repo_argument_spec."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 import stat
 
@@ -47,7 +43,7 @@ def check_repo_options(module, numbers=None, texts=None, lists=None):
         module.fail_json(msg=str(e), changed=False)
 
 
-class ConfigRepo(object):
+class ConfigRepo:
     """A config file tracked in a git work tree.
 
     module is anything with run_command (an AnsibleModule). repo is the directory the config path is relative to

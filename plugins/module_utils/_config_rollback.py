@@ -5,10 +5,6 @@
 two versions, whether a restart is needed, parsing of git's output, the shadow tree the validator runs in, and the
 last-known-good tag's name and message. No I/O here (the shadow plan lists directories through a callable)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import posixpath
 import shlex
 import string

@@ -4,10 +4,6 @@
 
 """Freshness, gaps and anomalies of one symbol's hourly funding rates. Pure functions on epoch milliseconds."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import math
 
 HOUR = 3600 * 1000

@@ -4,10 +4,6 @@
 """One reader of a unit's journal for every module: ``journalctl -o json`` as an argv list, read on from a cursor,
 for a system unit or a user's unit, as root or as that user."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 import json
 
@@ -36,7 +32,7 @@ def entry_time(entry):
     return iso(entry_epoch(entry))
 
 
-class Journal(object):
+class Journal:
     """The journal of one unit, optionally of one process (``pid``) or one invocation, from ``since`` on.
 
     ``since`` is a journalctl time (``@EPOCH``, ``-5min``, ...) or a float (seconds since the epoch). The first read

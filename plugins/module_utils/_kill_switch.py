@@ -8,10 +8,6 @@ The words and the order are the real trader's (module_utils._trader): an existin
 halt_all when it mentions halt or full; the env value is applied first and the file after it, so a file decides
 whenever it exists."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import shlex
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader

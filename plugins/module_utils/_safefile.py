@@ -10,10 +10,6 @@ it (``/var/run -> /run``), because no other user can have made such a link. File
 owner and mode by descriptor, never by path, and files are written to a temporary name in the same
 directory, fsynced, renamed into place and the directory fsynced."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import errno
 import os
 import pwd

@@ -16,17 +16,12 @@ Everything that can go wrong with one file is raised as DatabaseError, which the
 database instead of crashing.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 import datetime
 import glob
 import math
 import os
 import sqlite3
-
 from urllib.parse import quote
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
@@ -183,7 +178,7 @@ def _describe(exc):
     return text
 
 
-class ReadOnly(object):
+class ReadOnly:
     """One read-only connection to one database; use read(fn) to run fn(conn) and get its result."""
 
     def __init__(self, path, busy_timeout_ms=5000):
@@ -272,7 +267,7 @@ def quote_ident(name):
     return '"%s"' % name.replace('"', '""')
 
 
-class TableInfo(object):
+class TableInfo:
     """What the checks need of one table's schema, read once: its columns, the keys that prove rows unique (the
     primary key and every full unique index) and the column lists of every index (which lookups are seeks)."""
 

@@ -4,10 +4,6 @@
 """Reaching a systemd manager the way these stacks need it: the system manager, or a user's manager both when
 connected as root (``systemctl --user -M USER@``) and when connected as that user (``systemctl --user``)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 import pwd
 
@@ -24,7 +20,7 @@ class SystemdTargetError(Exception):
     pass
 
 
-class SystemdTarget(object):
+class SystemdTarget:
     """Where a unit lives and how to reach its manager, from scope/user and who we run as."""
 
     def __init__(self, scope, user=None, euid=None):

@@ -15,10 +15,6 @@ Sources (see tests/lab/apps/openclaw-ai-quant/FIDELITY.md):
 - engine/utils.py ``sha1_json`` and engine/strategy_manager.py: the YAML's parsed content, as compact sorted JSON.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import hashlib
 import json
 import os
@@ -104,7 +100,7 @@ def parse_env_assignments(text):
     return values
 
 
-class TraderFacts(object):
+class TraderFacts:
     """What a running trader process reads, from its own environment."""
 
     def __init__(self, environ, cwd="/"):

@@ -4,10 +4,6 @@
 """Reading several units of one manager at once (one ``systemctl show``), and what their running processes see:
 environment, working directory and start time, from /proc."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 import re
 
@@ -81,7 +77,7 @@ def main_pid(props):
     return int(pid) if pid.isdigit() and pid != "0" else None
 
 
-class Process(object):
+class Process:
     """A unit's running main process as the trader sees itself: its environment, cwd and start time."""
 
     def __init__(self, pid, proc="/proc"):

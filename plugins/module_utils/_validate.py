@@ -22,10 +22,6 @@ An option that is None (not set, no default) is not checked. The check functions
 raise InvalidInput, a ValueError, so pure logic can use them without an AnsibleModule.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import math
 import os
 import re
@@ -51,7 +47,7 @@ def _num(x):
     return ("%d" % x) if float(x).is_integer() and abs(x) < 1e18 else ("%g" % x)
 
 
-class Range(object):
+class Range:
     """A finite number from minimum to maximum (both included, unless above=True: then strictly above minimum).
     integer=True also refuses fractions. unit is how the message calls it (seconds, hours, ms)."""
 
@@ -85,7 +81,7 @@ def number(name, value, rule):
     return int(value) if rule.integer else value
 
 
-class Text(object):
+class Text:
     """A string of at most max_length characters, never holding NUL nor another control character, except newlines
     and tabs with multiline=True and tabs with tabs=True; without allow_empty not empty or blank."""
 
@@ -114,7 +110,7 @@ def text(name, value, rule=None):
     return value
 
 
-class Path(object):
+class Path:
     """A path: not empty, at most 4096 characters, no control character but a tab (a newline makes two file names of
     one in every log and shell); with absolute=True only an absolute one; with dotdot=False none with a '..'
     component; with file=True not an existing directory."""
@@ -144,7 +140,7 @@ def path(name, value, rule=None):
     return value
 
 
-class Items(object):
+class Items:
     """A list of min_items to max_items elements."""
 
     def __init__(self, min_items=0, max_items=1000):

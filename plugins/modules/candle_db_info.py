@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: candle_db_info
 short_description: Freshness, gaps, duplicates and retention of the openclaw-ai-quant candle databases
@@ -284,7 +280,7 @@ KEY = ["symbol", "interval", "t"]
 COLUMNS = ["symbol", "interval", "t", "t_close", "o", "h", "l", "c", "v", "n"]
 
 
-class CandleCheck(object):
+class CandleCheck:
     def __init__(self, params):
         self.p = params
         self.now = sq.now_ms(params["now"])

@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: kill_switch
 short_description: Engage, change or clear the openclaw-ai-quant kill switch
@@ -289,11 +285,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-
 from ansible_collections.quantops.runbooks.plugins.module_utils import _kill_switch as ks
-from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile
-from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
-from ansible_collections.quantops.runbooks.plugins.module_utils import _units
+from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile, _trader, _units
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal, JournalError, entry_epoch, iso, message_text
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
     SystemdTarget,
@@ -369,7 +362,7 @@ def remove_kill_file(path):
         os.close(dir_fd)
 
 
-class EnvSource(object):
+class EnvSource:
     """The unit's AI_QUANT_KILL_SWITCH: our drop-in plus whatever the unit's Environment= already says."""
 
     def __init__(self, module, target, unit):
@@ -520,7 +513,7 @@ def audit(path, record):
     _safefile.append_line(path, json.dumps(record, sort_keys=True) + "\n")
 
 
-class Verifier(object):
+class Verifier:
     """Which running traders read the switch, restarting them where needed, and the wait for their proofs."""
 
     def __init__(self, module, target, units):
