@@ -146,7 +146,8 @@ def fixed_gaps(times, first_index, last_index, length):
     return out
 
 
-def series_report(symbol, interval, times, *, earliest, latest, now, lookback_ms, max_bars_behind):
+# PLR0913: keyword-only: the series' bounds and the check's settings, each named by the caller
+def series_report(symbol, interval, times, *, earliest, latest, now, lookback_ms, max_bars_behind):  # noqa: PLR0913
     """The freshness and completeness of one (symbol, interval) series as of now.
 
     times: open times of the bars with now - lookback <= t <= now; earliest/latest: the series' oldest and newest open

@@ -14,7 +14,8 @@ def _finite(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def funding_report(symbol, rows, *, latest, has_older, now, lookback_ms, max_gap_ms, max_abs_rate):
+# PLR0913: keyword-only: the symbol's bounds and the check's settings, each named by the caller
+def funding_report(symbol, rows, *, latest, has_older, now, lookback_ms, max_gap_ms, max_abs_rate):  # noqa: PLR0913
     """rows: [(time, funding_rate)] of the lookback window [now - lookback, now], ascending; latest: the newest time not
     after now (None when the symbol has none); has_older: the symbol has rows before the window.
     A gap is a stretch longer than max_gap between two rows, or between the window's start and the first row when the

@@ -38,7 +38,8 @@ class Journal:
     ``since`` is a journalctl time (``@EPOCH``, ``-5min``, ...) or a float (seconds since the epoch). The first read
     starts there; every later read goes on after the last cursor, so no line is read twice."""
 
-    def __init__(self, module, target, unit, *, since=None, invocation_id=None, pid=None):
+    # PLR0913: keyword-only optional journalctl matches (since, _SYSTEMD_INVOCATION_ID, _PID)
+    def __init__(self, module, target, unit, *, since=None, invocation_id=None, pid=None):  # noqa: PLR0913
         self.module = module
         self.target = target
         self.unit = unit

@@ -164,7 +164,8 @@ def read_path(path, limit=65536):
         os.close(dir_fd)
 
 
-def write_file(dir_fd, name, data, mode=0o644, owner=None, *, before_rename=None):
+# PLR0913: mode/owner mirror os.open/os.fchown; before_rename is keyword-only
+def write_file(dir_fd, name, data, mode=0o644, owner=None, *, before_rename=None):  # noqa: PLR0913
     """Replace ``name`` in ``dir_fd`` atomically with ``data``: a new file of ``mode`` (and ``owner``, a
     (uid, gid) pair), set by descriptor before it gets its name. Whatever was at the name (a file planted by
     another user, a symlink, a FIFO) is replaced, never written through. The directory is fsynced.

@@ -308,7 +308,8 @@ class TableInfo:
         return any(index[:len(cols)] == list(cols) for index in self.indexes)
 
 
-def distinct(conn, table, column, where="", params=(), *, seek=True):
+# PLR0913: the parts of one SQL query; seek is keyword-only
+def distinct(conn, table, column, where="", params=(), *, seek=True):  # noqa: PLR0913
     """Sorted distinct non-NULL values of column. With an index that starts with (where's columns..., column), one
     index seek per value (a skip scan) instead of a scan of the whole table."""
     t, c = quote_ident(table), quote_ident(column)

@@ -179,7 +179,8 @@ def each(name, values, rule):
     return values
 
 
-def validate(params, *, numbers=None, paths=None, texts=None, lists=None, regexes=()):
+# PLR0913: keyword-only rule groups, one per kind of option
+def validate(params, *, numbers=None, paths=None, texts=None, lists=None, regexes=()):  # noqa: PLR0913
     """Check params (a dict); raise InvalidInput at the first option that is wrong. In lists, a rule that is a tuple
     (Items, rule) also checks each element with rule (a Path, Text or Range)."""
     for name, rules in (lists or {}).items():
@@ -194,7 +195,8 @@ def validate(params, *, numbers=None, paths=None, texts=None, lists=None, regexe
         regex(name, params.get(name))
 
 
-def check(module, *, numbers=None, paths=None, texts=None, lists=None, regexes=()):
+# PLR0913: validate()'s rule groups, keyword-only
+def check(module, *, numbers=None, paths=None, texts=None, lists=None, regexes=()):  # noqa: PLR0913
     """validate() the module's params; on the first wrong option fail the task, changed=false, with its message."""
     try:
         validate(module.params, numbers=numbers, paths=paths, texts=texts, lists=lists, regexes=regexes)

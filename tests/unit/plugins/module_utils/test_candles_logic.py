@@ -92,7 +92,8 @@ def window(interval, hours=24):
     return [cd.bar_start(i, interval) for i in range(first, cd.bar_index(NOW, interval) + 1)], length
 
 
-def report(interval, times, *, earliest=None, latest=None, hours=24, max_behind=2):
+# PLR0913: keyword-only test options with defaults
+def report(interval, times, *, earliest=None, latest=None, hours=24, max_behind=2):  # noqa: PLR0913
     return cd.series_report("BTC", interval, times, earliest=times[0] if earliest is None and times else earliest,
                             latest=times[-1] if latest is None and times else latest, now=NOW, lookback_ms=hours * cd.HOUR,
                             max_bars_behind=max_behind)
