@@ -65,11 +65,6 @@ def expected_close(t, interval):
     return bar_start(bar_index(t, interval) + 1, interval) - 1
 
 
-def open_bar(now, interval):
-    """Open time of the bar that should be open (forming) at now."""
-    return bar_start(bar_index(now, interval), interval)
-
-
 def bars_behind(latest, now, interval):
     """How many whole bars the newest bar lags the bar that should be open at now: 0 when the open bar is written,
     1 when only the bar before it is, and so on. None for an empty series; never negative."""

@@ -147,10 +147,6 @@ class ConfigRepo:
 
     # -- history
 
-    def newest_touching_commit(self):
-        out = self.must("listing the history of %s" % self.path, "rev-list", "-n", "1", "HEAD", "--", self.git_path)
-        return out.strip() or None
-
     def history(self, count):
         if count <= 0:
             return []

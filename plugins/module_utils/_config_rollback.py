@@ -13,7 +13,6 @@ from ansible_collections.quantops.runbooks.plugins.module_utils import _validate
 
 DEFAULT_PATH = "config/strategy_overrides.yaml"
 DEFAULT_VALIDATE = "uv run python tools/validate_config.py"
-KEYWORDS = ("previous", "last_known_good")
 LKG_PREFIX = "quantops/lkg/"
 # How far back the file's history is searched for the commit whose version equals some content.
 HISTORY_SEARCH_LIMIT = 200

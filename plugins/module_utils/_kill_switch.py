@@ -81,16 +81,6 @@ def parse_dropin(text):
     return unit_file_mode(text) or "off"
 
 
-def env_from_show(value):
-    """AI_QUANT_KILL_SWITCH from `systemctl show -p Environment --value UNIT` (the unit's merged Environment=)."""
-    mode = "off"
-    for assignment in shlex.split(value or ""):
-        name, sep, val = assignment.partition("=")
-        if sep and name == ENV_VAR:
-            mode = env_mode(val)
-    return mode
-
-
 def plan(requested, method, sources, force=False):
     """Decide what to do.
 

@@ -25,7 +25,6 @@ raise InvalidInput, a ValueError, so pure logic can use them without an AnsibleM
 import math
 import os
 import re
-import stat
 
 # The latest moment the modules' ISO 8601 output can show: 9999-12-31T23:59:59.999Z, in epoch milliseconds.
 MAX_EPOCH_MS = 253402300799999
@@ -202,27 +201,3 @@ def check(module, *, numbers=None, paths=None, texts=None, lists=None, regexes=(
         validate(module.params, numbers=numbers, paths=paths, texts=texts, lists=lists, regexes=regexes)
     except InvalidInput as e:
         module.fail_json(msg=str(e), changed=False)
-
-
-def foreign_file_problem(path, euid=None):
-    """Why this process cannot replace the file at path in place of its owner, or None when it can (or when there is
-    no file). Not root and not the owner: the file's owner and mode cannot be kept, and in a sticky directory (/tmp)
-    the file cannot be replaced or removed at all. Call it before writing, to fail with a clear message rather than
-    an exception from the rename."""
-    euid = os.geteuid() if euid is None else euid
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if euid in (0, st.st_uid):
-        return None
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        dst = os.stat(directory)
-    except OSError as e:
-        return "cannot stat %s, the directory of %s: %s" % (directory, path, e.strerror or e)
-    sticky = bool(dst.st_mode & stat.S_ISVTX) and dst.st_uid != euid
-    reason = "the sticky directory %s lets only its owner replace or remove it" % directory if sticky else \
-        "its owner and mode cannot be kept by another user"
-    return ("%s belongs to uid %d and this task runs as uid %d, not root: %s. Run the task as uid %d or as root (become)"
-            % (path, st.st_uid, euid, reason, st.st_uid))
