@@ -125,11 +125,6 @@ def restart_matches(changed: Iterable[str], restart_keys: Optional[Iterable[str]
     return sorted(k for k in changed if any(_matches(k, r) for r in keys))
 
 
-def restart_required(changed: Iterable[str], restart_keys: Optional[Iterable[str]]) -> bool:
-    """True when any changed key matches a restart key (see restart_matches)."""
-    return bool(restart_matches(changed, restart_keys))
-
-
 def parse_history(text: Optional[str]) -> List[Dict[str, str]]:
     """Entries of `git log --format=HISTORY_FORMAT`, newest first: [{sha, date, author, subject}]."""
     entries = []
