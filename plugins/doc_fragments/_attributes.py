@@ -2,12 +2,8 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
-
-
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     # A module that changes the host: check mode and diff mode, idempotent.
     DOCUMENTATION = r"""
 attributes:

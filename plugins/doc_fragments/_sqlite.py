@@ -2,12 +2,8 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
-
-
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     # Options and notes of every read-only database check (module_utils._sqlite.sqlite_argument_spec).
     DOCUMENTATION = r"""
 options:

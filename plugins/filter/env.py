@@ -3,10 +3,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Env files hold secrets: what changes in one is told by variable name only, never by value."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import re
 
 ASSIGNMENT = re.compile(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$')
@@ -41,6 +37,6 @@ def env_names_diff(before, after):
     )
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return dict(env_names_diff=env_names_diff)

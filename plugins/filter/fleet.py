@@ -4,10 +4,6 @@
 """Fleet decisions of the flows, in Python: one host's outcome from its module results, and the summary of every
 targeted host (a host that left no outcome was unreachable or failed before it could record one)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 # worst first: the host's status is the worst of its results
 KILL_ORDER = ("UNREACHABLE", "UNPROTECTED", "NOT_CLEARED", "PROTECTED", "CLEARED", "ENGAGED", "WOULD_ENGAGE", "WOULD_CLEAR",
               "NO_KILL_SWITCH", "NOT_RUNNING", "UNCHANGED")
@@ -118,7 +114,7 @@ def db_outcome(candles, funding, bbo=None, trading=None, remediated=None):
     return dict(status="UNHEALTHY" if problems else "HEALTHY", summary=" | ".join(parts), details=problems)
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return dict(kill_outcome=kill_outcome, fleet_summary=fleet_summary, rollback_outcome=rollback_outcome,
                     db_outcome=db_outcome)

@@ -10,11 +10,8 @@ fixed-length intervals that is t // length; for the calendar month (Hyperliquid'
 so every interval goes through the same arithmetic.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 MINUTE = 60 * 1000
 HOUR = 60 * MINUTE
@@ -34,13 +31,13 @@ class UnknownInterval(ValueError):
     pass
 
 
-def check_interval(interval):
+def check_interval(interval: str) -> str:
     if interval not in INTERVALS:
         raise UnknownInterval("unknown interval %r (Hyperliquid intervals: %s)" % (interval, ", ".join(INTERVALS)))
     return interval
 
 
-def bar_index(t, interval):
+def bar_index(t: int, interval: str) -> int:
     """The number of the bar that is open at t (epoch ms)."""
     length = INTERVALS[check_interval(interval)]
     if length:
@@ -49,7 +46,7 @@ def bar_index(t, interval):
     return (when.year - 1970) * 12 + when.month - 1
 
 
-def bar_start(index, interval):
+def bar_start(index: int, interval: str) -> int:
     """Open time (epoch ms) of bar number index."""
     length = INTERVALS[check_interval(interval)]
     if length:
@@ -59,22 +56,17 @@ def bar_start(index, interval):
     return int((start - _EPOCH).total_seconds()) * 1000
 
 
-def aligned(t, interval):
+def aligned(t: int, interval: str) -> bool:
     """Whether t is the open time of a bar."""
     return bar_start(bar_index(t, interval), interval) == t
 
 
-def expected_close(t, interval):
+def expected_close(t: int, interval: str) -> int:
     """t_close the bot writes for the bar that opens at t: the next bar's open minus one millisecond."""
     return bar_start(bar_index(t, interval) + 1, interval) - 1
 
 
-def open_bar(now, interval):
-    """Open time of the bar that should be open (forming) at now."""
-    return bar_start(bar_index(now, interval), interval)
-
-
-def bars_behind(latest, now, interval):
+def bars_behind(latest: Optional[int], now: int, interval: str) -> Optional[int]:
     """How many whole bars the newest bar lags the bar that should be open at now: 0 when the open bar is written,
     1 when only the bar before it is, and so on. None for an empty series; never negative."""
     if latest is None:
@@ -82,14 +74,14 @@ def bars_behind(latest, now, interval):
     return max(0, bar_index(now, interval) - bar_index(latest, interval))
 
 
-def window_first_index(now, lookback_ms, interval):
+def window_first_index(now: int, lookback_ms: int, interval: str) -> int:
     """Number of the first bar that opens inside the lookback window [now - lookback, now]."""
     start = now - lookback_ms
     index = bar_index(start, interval)
     return index if bar_start(index, interval) >= start else index + 1
 
 
-def gaps(times, first_index, last_index, interval):
+def gaps(times: Iterable[int], first_index: int, last_index: int, interval: str) -> List[Dict[str, int]]:
     """Missing bars between bar numbers first_index and last_index (both included), given the open times of the
     bars present (any order, duplicates and misaligned ones allowed: a misaligned bar fills no slot).
     Returns [{start, end, missing}] with start/end the open times of the first and last missing bar of each run."""
@@ -99,7 +91,7 @@ def gaps(times, first_index, last_index, interval):
     return general_gaps(times, first_index, last_index, interval)
 
 
-def general_gaps(times, first_index, last_index, interval):
+def general_gaps(times: Iterable[int], first_index: int, last_index: int, interval: str) -> List[Dict[str, int]]:
     """gaps() by bar numbers, for any interval (the calendar month too)."""
     present = set()
     for t in times:
@@ -122,7 +114,7 @@ def general_gaps(times, first_index, last_index, interval):
     return out
 
 
-def bad_t_close(rows, interval):
+def bad_t_close(rows: Iterable[Tuple[int, Any]], interval: str) -> int:
     """How many aligned bars of rows [(t, t_close)] have a t_close other than the next bar's open minus 1 ms."""
     length = INTERVALS[check_interval(interval)]
     if length:  # the hot path: integer arithmetic only
@@ -130,7 +122,7 @@ def bad_t_close(rows, interval):
     return sum(1 for t, t_close in rows if aligned(t, interval) and t_close != expected_close(t, interval))
 
 
-def fixed_gaps(times, first_index, last_index, length):
+def fixed_gaps(times: Sequence[int], first_index: int, last_index: int, length: int) -> List[Dict[str, int]]:
     """gaps() for a fixed-length interval, in integer arithmetic only (the module's hot path: it runs for every bar
     of every series in the window). times must be sorted ascending."""
     out, expected = [], first_index
@@ -150,7 +142,9 @@ def fixed_gaps(times, first_index, last_index, length):
     return out
 
 
-def series_report(symbol, interval, times, *, earliest, latest, now, lookback_ms, max_bars_behind):
+# PLR0913: keyword-only: the series' bounds and the check's settings, each named by the caller
+def series_report(symbol: str, interval: str, times: Sequence[int], *, earliest: Optional[int], latest: Optional[int],  # noqa: PLR0913
+                  now: int, lookback_ms: int, max_bars_behind: int) -> Dict[str, Any]:
     """The freshness and completeness of one (symbol, interval) series as of now.
 
     times: open times of the bars with now - lookback <= t <= now; earliest/latest: the series' oldest and newest open

@@ -4,12 +4,9 @@
 """The git side of config_rollback and config_known_good: one config file in one work tree, read and staged only
 through `git -C <top> ...` argv lists run by the module's run_command. Shared options: config_repo_argument_spec."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 import stat
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _config_rollback as cr
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
@@ -29,7 +26,7 @@ class ConfigGitError(Exception):
     pass
 
 
-def config_repo_argument_spec():
+def config_repo_argument_spec() -> Dict[str, Dict[str, Any]]:
     """repo and path, as both config modules take them."""
     return dict(
         repo=dict(type="path", required=True),
@@ -37,7 +34,8 @@ def config_repo_argument_spec():
     )
 
 
-def check_repo_options(module, numbers=None, texts=None, lists=None):
+def check_repo_options(module: Any, numbers: Optional[Dict[str, Any]] = None, texts: Optional[Dict[str, Any]] = None,
+                       lists: Optional[Dict[str, Any]] = None) -> None:
     """Fail the task on a bad repo or path (empty, a control character, too long, absolute, leaving the repo, starting
     with '-') or on a bad value of the module's own options (see _validate.check), before git runs."""
     v.check(module, numbers=numbers, paths=dict(repo=v.Path()), texts=texts, lists=lists)
@@ -47,13 +45,13 @@ def check_repo_options(module, numbers=None, texts=None, lists=None):
         module.fail_json(msg=str(e), changed=False)
 
 
-class ConfigRepo(object):
+class ConfigRepo:
     """A config file tracked in a git work tree.
 
     module is anything with run_command (an AnsibleModule). repo is the directory the config path is relative to
     (the validator's working directory); it may be below the top of the work tree."""
 
-    def __init__(self, module, repo, path):
+    def __init__(self, module: Any, repo: str, path: str) -> None:
         self.module = module
         self.repo = repo
         self.path = path
@@ -98,7 +96,7 @@ class ConfigRepo(object):
 
     # -- running git
 
-    def git_in(self, where, *args, **kwargs):
+    def git_in(self, where: str, *args: str, **kwargs: Any) -> Tuple[int, Any, Any]:
         environ = dict(GIT_ENV)
         environ.update(kwargs.pop("environ", None) or {})
         binary = kwargs.pop("binary", False)
@@ -106,10 +104,10 @@ class ConfigRepo(object):
             ["git", "-C", where] + list(args), environ_update=environ, expand_user_and_vars=False,
             encoding=None if binary else "utf-8", errors="replace", **kwargs)
 
-    def git(self, *args, **kwargs):
+    def git(self, *args: str, **kwargs: Any) -> Tuple[int, Any, Any]:
         return self.git_in(self.top, *args, **kwargs)
 
-    def must(self, what, *args, **kwargs):
+    def must(self, what: str, *args: str, **kwargs: Any) -> Any:
         rc, out, err = self.git(*args, **kwargs)
         if rc != 0:
             if isinstance(err, bytes):
@@ -120,12 +118,12 @@ class ConfigRepo(object):
 
     # -- objects
 
-    def resolve_commit(self, commitish):
+    def resolve_commit(self, commitish: str) -> Optional[str]:
         """The sha of a commit-ish, None when it names no commit."""
         rc, out, dummy = self.git("rev-parse", "--verify", "--quiet", "%s^{commit}" % commitish)
         return out.strip() if rc == 0 and out.strip() else None
 
-    def blob_at(self, commit):
+    def blob_at(self, commit: str) -> Optional[str]:
         """The blob of the config in a commit, None when the file is absent there."""
         rc, out, dummy = self.git("rev-parse", "--verify", "--quiet", "%s:%s" % (commit, self.git_path))
         sha = out.strip()
@@ -136,33 +134,29 @@ class ConfigRepo(object):
             raise ConfigGitError("%s is a %s in commit %s, not a file: check path" % (self.path, kind, commit))
         return sha
 
-    def blob_content(self, blob):
+    def blob_content(self, blob: str) -> bytes:
         return self.must("reading blob %s" % blob, "cat-file", "blob", blob, binary=True)
 
-    def tag_blob(self, name):
+    def tag_blob(self, name: str) -> Optional[str]:
         """The blob a tag points at, None when there is no such tag."""
         rc, out, dummy = self.git("rev-parse", "--verify", "--quiet", "refs/tags/%s^{blob}" % name)
         return out.strip() if rc == 0 and out.strip() else None
 
-    def hash_file(self, write=False):
+    def hash_file(self, write: bool = False) -> str:
         """The blob sha git gives the file on disk (with the repo's filters), stored in the object database if write."""
         args = ["hash-object"] + (["-w"] if write else []) + ["--", self.git_path]
         return self.must("hashing %s" % self.path, *args).strip()
 
     # -- history
 
-    def newest_touching_commit(self):
-        out = self.must("listing the history of %s" % self.path, "rev-list", "-n", "1", "HEAD", "--", self.git_path)
-        return out.strip() or None
-
-    def history(self, count):
+    def history(self, count: int) -> List[Dict[str, str]]:
         if count <= 0:
             return []
         out = self.must("reading the history of %s" % self.path, "log", "-n", str(count), "--format=" + cr.HISTORY_FORMAT,
                         "HEAD", "--", self.git_path)
         return cr.parse_history(out)
 
-    def commit_blobs(self, limit=cr.HISTORY_SEARCH_LIMIT):
+    def commit_blobs(self, limit: int = cr.HISTORY_SEARCH_LIMIT) -> List[Tuple[str, Optional[str]]]:
         """[(commit, blob or None)] of the newest commits touching the file, newest first."""
         rc, out, err = self.git("rev-list", "-n", str(limit), "HEAD", "--", self.git_path)
         if rc != 0:
@@ -178,7 +172,7 @@ class ConfigRepo(object):
 
     # -- the file and the index
 
-    def read_live(self):
+    def read_live(self) -> Tuple[Optional[bytes], Optional[os.stat_result]]:
         """(bytes, stat) of the file on disk, (None, None) when there is none."""
         try:
             st = os.lstat(self.abs_path)
@@ -189,25 +183,25 @@ class ConfigRepo(object):
         with open(self.abs_path, "rb") as f:
             return f.read(), st
 
-    def index_entries(self):
+    def index_entries(self) -> List[Tuple[str, str, str, str]]:
         out = self.must("reading the index entry of %s" % self.path, "ls-files", "-s", "-z", "--", self.git_path)
         return cr.parse_ls_files_stage(out)
 
-    def has_unstaged_changes(self):
+    def has_unstaged_changes(self) -> bool:
         """Whether the file on disk differs from the index (git diff, worktree against index)."""
         rc, dummy, err = self.git("diff", "--no-ext-diff", "--quiet", "--", self.git_path)
         if rc not in (0, 1):
             raise ConfigGitError("checking %s for local edits failed in %s: %s" % (self.path, self.top, err.strip()))
         return rc == 1
 
-    def stage(self):
+    def stage(self) -> None:
         self.must("staging %s" % self.path, "add", "--", self.git_path)
 
-    def restore_index(self, entries, sha_length):
+    def restore_index(self, entries: List[Tuple[str, str, str, str]], sha_length: int) -> None:
         data = cr.index_restore_data(entries, self.git_path, sha_length)
         self.must("restoring the index entry of %s" % self.path, "update-index", "-z", "--index-info", data=data, binary_data=True)
 
-    def identity_environ(self):
+    def identity_environ(self) -> Dict[str, str]:
         """GIT_COMMITTER_NAME/EMAIL defaults for an annotated tag, only for what neither git config nor the environment
         sets."""
         environ = {}

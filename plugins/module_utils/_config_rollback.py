@@ -5,19 +5,15 @@
 two versions, whether a restart is needed, parsing of git's output, the shadow tree the validator runs in, and the
 last-known-good tag's name and message. No I/O here (the shadow plan lists directories through a callable)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import posixpath
 import shlex
 import string
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 
 DEFAULT_PATH = "config/strategy_overrides.yaml"
 DEFAULT_VALIDATE = "uv run python tools/validate_config.py"
-KEYWORDS = ("previous", "last_known_good")
 LKG_PREFIX = "quantops/lkg/"
 # How far back the file's history is searched for the commit whose version equals some content.
 HISTORY_SEARCH_LIMIT = 200
@@ -42,7 +38,7 @@ def _option_like(name, value, shown):
                          % (name, shown, what, "a commit, a tag or a branch" if name == "to" else "the file's path relative to repo"))
 
 
-def normalize_rel_path(path):
+def normalize_rel_path(path: Optional[str]) -> str:
     """The config path relative to the repo, normalized ('./config//x.yaml' -> 'config/x.yaml').
 
     Raises ValueError for an empty or absolute path, one that starts with '-' (blanks stripped, or once normalized),
@@ -63,7 +59,7 @@ def normalize_rel_path(path):
     return norm
 
 
-def check_commitish(value):
+def check_commitish(value: Optional[str]) -> str:
     """A commit-ish given by the user, stripped; refused when empty, when git could take it for an option (it
     starts with '-' once stripped), when it holds a control character or is longer than MAX_REF characters."""
     if value is None or value.strip() == "":
@@ -99,7 +95,7 @@ def _diff(old, new, prefix, out):
             out.append(path)  # a leaf (scalar or whole list) changed, or a mapping became a leaf or back
 
 
-def changed_keys(old, new):
+def changed_keys(old: Any, new: Any) -> List[str]:
     """Sorted dotted paths that differ between two parsed YAML documents.
 
     Mappings recurse; lists and scalars are leaves compared whole (with their types: 5 and '5' differ); a key added or
@@ -122,19 +118,14 @@ def _matches(key, restart_key):
     return key == restart_key or key.startswith(restart_key + ".") or restart_key.startswith(key + ".")
 
 
-def restart_matches(changed, restart_keys):
+def restart_matches(changed: Iterable[str], restart_keys: Optional[Iterable[str]]) -> List[str]:
     """The changed keys that need a restart: k matches r when k == r, k is below r (k starts with r + '.'), or r is
     below k (r starts with k + '.', e.g. the whole 'engine' mapping changed). The whole document ('') matches all."""
     keys = [r for r in (restart_keys or []) if r]
     return sorted(k for k in changed if any(_matches(k, r) for r in keys))
 
 
-def restart_required(changed, restart_keys):
-    """True when any changed key matches a restart key (see restart_matches)."""
-    return bool(restart_matches(changed, restart_keys))
-
-
-def parse_history(text):
+def parse_history(text: Optional[str]) -> List[Dict[str, str]]:
     """Entries of `git log --format=HISTORY_FORMAT`, newest first: [{sha, date, author, subject}]."""
     entries = []
     for raw in (text or "").split("\x1e"):
@@ -148,7 +139,7 @@ def parse_history(text):
     return entries
 
 
-def parse_batch_check(text, names):
+def parse_batch_check(text: Optional[str], names: Sequence[str]) -> List[Optional[str]]:
     """Objects of `git cat-file --batch-check` output for the given input names: [sha or None], in order.
     A line '<name> missing' (the path is absent from that commit) gives None; a tree (a directory) too."""
     lines = (text or "").splitlines()
@@ -164,7 +155,7 @@ def parse_batch_check(text, names):
     return out
 
 
-def newest_commit_with_blob(commit_blobs, blob):
+def newest_commit_with_blob(commit_blobs: Iterable[Tuple[str, Optional[str]]], blob: Optional[str]) -> Optional[str]:
     """The first (newest) commit of [(commit, blob)] whose blob is the given one, None when there is none."""
     if blob is None:
         return None
@@ -174,7 +165,7 @@ def newest_commit_with_blob(commit_blobs, blob):
     return None
 
 
-def parse_ls_files_stage(text):
+def parse_ls_files_stage(text: Optional[str]) -> List[Tuple[str, str, str, str]]:
     """Entries of `git ls-files -s -z`: [(mode, sha, stage, path)] (several stages while a merge conflicts)."""
     entries = []
     for record in (text or "").split("\0"):
@@ -188,7 +179,7 @@ def parse_ls_files_stage(text):
     return entries
 
 
-def index_restore_data(entries, path, sha_length=40):
+def index_restore_data(entries: Iterable[Tuple[str, str, str, str]], path: str, sha_length: int = 40) -> str:
     """Input of `git update-index -z --index-info` that puts the index entries of path back as they were: a mode-0
     record drops whatever is there now, then each saved entry (with its stage) is added again."""
     records = ["0 %s\t%s" % ("0" * sha_length, path)]
@@ -196,7 +187,7 @@ def index_restore_data(entries, path, sha_length=40):
     return "".join(record + "\0" for record in records)
 
 
-def shadow_plan(rel_path, listdir):
+def shadow_plan(rel_path: str, listdir: Callable[[str], Iterable[str]]) -> List[Tuple[str, str]]:
     """What to create, in order, for a shadow of the repo in which rel_path holds a candidate.
 
     listdir(rel_dir) returns the entry names of a directory of the real tree ('' is the root). The result is a list
@@ -215,7 +206,7 @@ def shadow_plan(rel_path, listdir):
     return plan
 
 
-def split_validate(value):
+def split_validate(value: Any) -> Optional[List[str]]:
     """The validator's argv from the validate option: a list as it is, a string split as a shell would (no shell is
     run), None for no validation (None, '' or []). Refused: more than MAX_VALIDATE_ARGS arguments, more than
     MAX_VALIDATE_CHARS characters in all (the kernel would refuse to run it), a NUL byte."""
@@ -251,7 +242,7 @@ def _encode_ref_byte(data, i):
     return "%%%02X" % ord(byte)
 
 
-def lkg_tag_name(path):
+def lkg_tag_name(path: str) -> str:
     """The tag holding a config file's last-known-good content: quantops/lkg/<path percent-encoded as one component>.
 
     The path (normalized, relative to the top of the work tree) is one ref component with '/' encoded too, so no two
@@ -263,7 +254,7 @@ def lkg_tag_name(path):
     return LKG_PREFIX + "".join(_encode_ref_byte(data, i) for i in range(len(data)))
 
 
-def lkg_message(path, note=None, commit=None):
+def lkg_message(path: str, note: Optional[str] = None, commit: Optional[str] = None) -> str:
     """The annotated tag's message: what it marks, the operator's note, and the commit the content matches."""
     lines = ["last-known-good of %s (quantops.runbooks.config_known_good)" % path, ""]
     if note:
@@ -275,14 +266,14 @@ def lkg_message(path, note=None, commit=None):
     return "\n".join(lines) + "\n"
 
 
-def to_text(data):
+def to_text(data: Optional[bytes]) -> str:
     """Bytes of a file as text for the diff and the results (undecodable bytes replaced)."""
     if data is None:
         return ""
     return data.decode("utf-8", "replace")
 
 
-def validator_dirs(argv, is_repo_file):
+def validator_dirs(argv: Optional[Iterable[Any]], is_repo_file: Callable[[str], bool]) -> List[str]:
     """Top-level directories of the repo that hold a validator script named by a relative path in ``argv``
     (``[uv, run, python, tools/validate_config.py]`` gives ``[tools]``)."""
     dirs = []

@@ -4,11 +4,8 @@
 
 """Freshness, gaps and anomalies of one symbol's hourly funding rates. Pure functions on epoch milliseconds."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import math
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 HOUR = 3600 * 1000
 MAX_ANOMALIES = 20
@@ -18,7 +15,9 @@ def _finite(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def funding_report(symbol, rows, *, latest, has_older, now, lookback_ms, max_gap_ms, max_abs_rate):
+# PLR0913: keyword-only: the symbol's bounds and the check's settings, each named by the caller
+def funding_report(symbol: str, rows: Sequence[Tuple[int, Any]], *, latest: Optional[int], has_older: bool,  # noqa: PLR0913
+                   now: int, lookback_ms: int, max_gap_ms: int, max_abs_rate: float) -> Dict[str, Any]:
     """rows: [(time, funding_rate)] of the lookback window [now - lookback, now], ascending; latest: the newest time not
     after now (None when the symbol has none); has_older: the symbol has rows before the window.
     A gap is a stretch longer than max_gap between two rows, or between the window's start and the first row when the

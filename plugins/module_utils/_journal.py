@@ -4,45 +4,44 @@
 """One reader of a unit's journal for every module: ``journalctl -o json`` as an argv list, read on from a cursor,
 for a system unit or a user's unit, as root or as that user."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 import json
+from typing import Any, Dict, List, Optional, Union
 
 
 class JournalError(Exception):
     pass
 
 
-def message_text(entry):
+def message_text(entry: Dict[str, Any]) -> str:
     message = entry.get("MESSAGE", "")
     if isinstance(message, list):  # journald gives non-UTF-8 messages as byte arrays
         message = bytes(message).decode("utf-8", "replace")
     return message
 
 
-def entry_epoch(entry):
+def entry_epoch(entry: Dict[str, Any]) -> float:
     """When journald received the line, seconds since the epoch."""
     return int(entry.get("__REALTIME_TIMESTAMP", 0)) / 1e6
 
 
-def iso(epoch):
+def iso(epoch: float) -> str:
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat()
 
 
-def entry_time(entry):
+def entry_time(entry: Dict[str, Any]) -> str:
     return iso(entry_epoch(entry))
 
 
-class Journal(object):
+class Journal:
     """The journal of one unit, optionally of one process (``pid``) or one invocation, from ``since`` on.
 
     ``since`` is a journalctl time (``@EPOCH``, ``-5min``, ...) or a float (seconds since the epoch). The first read
     starts there; every later read goes on after the last cursor, so no line is read twice."""
 
-    def __init__(self, module, target, unit, *, since=None, invocation_id=None, pid=None):
+    # PLR0913: keyword-only optional journalctl matches (since, _SYSTEMD_INVOCATION_ID, _PID)
+    def __init__(self, module: Any, target: Any, unit: str, *, since: Union[str, float, None] = None,  # noqa: PLR0913
+                 invocation_id: Optional[str] = None, pid: Optional[int] = None) -> None:
         self.module = module
         self.target = target
         self.unit = unit
@@ -56,7 +55,7 @@ class Journal(object):
             since = "@%.6f" % since
         self.since = ["--since", since] if since else []
 
-    def read_new(self):
+    def read_new(self) -> List[Dict[str, Any]]:
         argv = self.argv + (["--after-cursor=%s" % self.cursor] if self.cursor else self.since)
         rc, out, err = self.module.run_command(argv, environ_update=self.target.environ())
         if rc != 0:

@@ -8,11 +8,8 @@ The words and the order are the real trader's (module_utils._trader): an existin
 halt_all when it mentions halt or full; the env value is applied first and the file after it, so a file decides
 whenever it exists."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import shlex
+from typing import Any, Dict, Optional
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 
@@ -22,21 +19,21 @@ RANK = {"off": 0, "close_only": 1, "halt_all": 2}
 DROPIN_NAME = "50-quantops-kill-switch.conf"
 
 
-def env_mode(value):
+def env_mode(value: Optional[str]) -> str:
     """The mode an AI_QUANT_KILL_SWITCH value means to the trader: off for unset and for words it ignores."""
     return _trader.env_kill_mode(value) or "off"
 
 
-def file_mode(content):
+def file_mode(content: Optional[bytes]) -> str:
     """The mode of the kill file: off when there is none (None), else what the trader makes of its content."""
     return "off" if content is None else _trader.file_kill_mode(content)
 
 
-def strictness(mode):
+def strictness(mode: str) -> int:
     return RANK.get(mode, RANK["halt_all"])
 
 
-def most_restrictive(*modes):
+def most_restrictive(*modes: Optional[str]) -> str:
     """The most restrictive of the given modes."""
     known = [m for m in modes if m is not None]
     if not known:
@@ -44,19 +41,19 @@ def most_restrictive(*modes):
     return max(known, key=strictness)
 
 
-def in_force(file, env):
+def in_force(file: str, env: str) -> str:
     """The trader's mode after a refresh from these sources: the file when there is one, else the env value."""
     return file if file != "off" else env
 
 
-def file_content(mode):
+def file_content(mode: str) -> bytes:
     """Exactly what `echo MODE > file` writes: the mode word and a newline."""
     if mode not in ("close_only", "halt_all"):
         raise ValueError("a kill file holds close_only or halt_all, not %r" % (mode,))
     return (mode + "\n").encode("ascii")
 
 
-def render_dropin(mode):
+def render_dropin(mode: str) -> str:
     """The drop-in that sets AI_QUANT_KILL_SWITCH for a unit (Environment=, so it overrides the unit's own)."""
     if mode not in ("close_only", "halt_all"):
         raise ValueError("the drop-in carries close_only or halt_all, not %r" % (mode,))
@@ -67,7 +64,7 @@ def render_dropin(mode):
     )
 
 
-def unit_file_mode(text):
+def unit_file_mode(text: Optional[str]) -> Optional[str]:
     """The mode a unit file or drop-in sets with Environment= (the last assignment wins), None when it sets none."""
     mode = None
     for raw in (text or "").splitlines():
@@ -80,22 +77,12 @@ def unit_file_mode(text):
     return mode
 
 
-def parse_dropin(text):
+def parse_dropin(text: Optional[str]) -> str:
     """The mode a drop-in of ours sets, 'off' when it sets none."""
     return unit_file_mode(text) or "off"
 
 
-def env_from_show(value):
-    """AI_QUANT_KILL_SWITCH from `systemctl show -p Environment --value UNIT` (the unit's merged Environment=)."""
-    mode = "off"
-    for assignment in shlex.split(value or ""):
-        name, sep, val = assignment.partition("=")
-        if sep and name == ENV_VAR:
-            mode = env_mode(val)
-    return mode
-
-
-def plan(requested, method, sources, force=False):
+def plan(requested: str, method: str, sources: Dict[str, str], force: bool = False) -> Dict[str, Any]:
     """Decide what to do.
 
     requested: 'off' | 'close_only' | 'halt_all'; method: 'file' | 'env'; sources: {'file': mode, 'env': mode} as

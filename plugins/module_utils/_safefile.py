@@ -10,14 +10,11 @@ it (``/var/run -> /run``), because no other user can have made such a link. File
 owner and mode by descriptor, never by path, and files are written to a temporary name in the same
 directory, fsynced, renamed into place and the directory fsynced."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import errno
 import os
 import pwd
 import stat
+from typing import Any, Callable, Optional, Tuple
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
@@ -30,21 +27,21 @@ class UnsafePathError(Exception):
     """A path we refuse to use: a user's symlink on the way, a component of the wrong type, a bad name."""
 
 
-def kind(mode):
+def kind(mode: int) -> str:
     """What a file of this st_mode is, in words."""
     if stat.S_ISREG(mode):
         return "a regular file"
     return next((name for test, name in KINDS if test(mode)), "not a regular file")
 
 
-def owner_name(uid):
+def owner_name(uid: int) -> str:
     try:
         return "%s (uid %d)" % (pwd.getpwuid(uid).pw_name, uid)
     except KeyError:
         return "uid %d" % uid
 
 
-def check_path(path, what="path"):
+def check_path(path: Any, what: str = "path") -> str:
     """An absolute, normalised path without control characters; the reason otherwise."""
     if not isinstance(path, str) or not path:
         raise UnsafePathError("%s is empty: give an absolute path" % what)
@@ -63,7 +60,7 @@ def _components(path):
     return [c for c in path.split("/") if c and c != "."]
 
 
-def open_dir(path, create=None):
+def open_dir(path: str, create: Optional[Tuple[int, int, int]] = None) -> int:
     """A descriptor of directory ``path``, walked from ``/`` without following any symlink a user could have made.
 
     ``create``, when given, is ``(uid, gid, mode)``: missing components are created with that owner and mode,
@@ -138,7 +135,7 @@ def _make_dir(parent_fd, name, create, shown):
     return fd
 
 
-def read_file(dir_fd, name, limit=65536):
+def read_file(dir_fd: int, name: str, limit: int = 65536) -> Tuple[Optional[bytes], Optional[str], Optional[os.stat_result]]:
     """(content, odd, st) of ``name`` in the directory ``dir_fd``: content None when there is no such file.
     A symlink, FIFO, socket or device is never followed or read: content b"" and ``odd`` naming it."""
     try:
@@ -158,7 +155,7 @@ def read_file(dir_fd, name, limit=65536):
         os.close(fd)
 
 
-def read_path(path, limit=65536):
+def read_path(path: str, limit: int = 65536) -> Tuple[Optional[bytes], Optional[str], Optional[os.stat_result]]:
     """read_file for a whole path: the directory is walked safely."""
     check_path(path)
     dir_fd = open_dir(os.path.dirname(path))
@@ -168,7 +165,9 @@ def read_path(path, limit=65536):
         os.close(dir_fd)
 
 
-def write_file(dir_fd, name, data, mode=0o644, owner=None, *, before_rename=None):
+# PLR0913: mode/owner mirror os.open/os.fchown; before_rename is keyword-only
+def write_file(dir_fd: int, name: str, data: bytes, mode: int = 0o644, owner: Optional[Tuple[int, int]] = None, *,  # noqa: PLR0913
+               before_rename: Optional[Callable[[int, str], Any]] = None) -> None:
     """Replace ``name`` in ``dir_fd`` atomically with ``data``: a new file of ``mode`` (and ``owner``, a
     (uid, gid) pair), set by descriptor before it gets its name. Whatever was at the name (a file planted by
     another user, a symlink, a FIFO) is replaced, never written through. The directory is fsynced.
@@ -208,7 +207,7 @@ def write_file(dir_fd, name, data, mode=0o644, owner=None, *, before_rename=None
     os.fsync(dir_fd)
 
 
-def remove_file(dir_fd, name):
+def remove_file(dir_fd: int, name: str) -> bool:
     """Remove ``name`` (whatever it is, a symlink itself and not its target); True when something was removed."""
     try:
         os.unlink(name, dir_fd=dir_fd)
@@ -218,7 +217,7 @@ def remove_file(dir_fd, name):
     return True
 
 
-def append_line(path, line, mode=0o640):
+def append_line(path: str, line: str, mode: int = 0o640) -> None:
     """Append one line to a log file in one write (appends never interleave); never through a symlink or into a
     FIFO or device."""
     check_path(path)

@@ -16,17 +16,13 @@ Everything that can go wrong with one file is raised as DatabaseError, which the
 database instead of crashing.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 import datetime
 import glob
 import math
 import os
 import sqlite3
-
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
@@ -39,7 +35,7 @@ class DatabaseError(Exception):
     """A problem of one database file: missing, unreadable, not SQLite, corrupt, locked, wrong schema."""
 
 
-def sqlite_argument_spec(now=True):
+def sqlite_argument_spec(now: bool = True) -> Dict[str, Dict[str, Any]]:
     """Options every read-only database check takes (the quantops.runbooks._sqlite fragment; with now=True also its
     now section)."""
     spec = dict(
@@ -58,7 +54,7 @@ BUSY_TIMEOUT = v.Range(0, 600000, "milliseconds", integer=True)
 NOW = v.Range(0, v.MAX_EPOCH_MS, "epoch milliseconds", integer=True)
 
 
-def check_options(module, numbers=None, now=True):
+def check_options(module: Any, numbers: Optional[Dict[str, Any]] = None, now: bool = True) -> None:
     """Fail the task on a bad value of the shared options or of numbers (the module's own {option: _validate.Range}),
     before any database is opened."""
     rules = dict(busy_timeout=BUSY_TIMEOUT)
@@ -72,11 +68,11 @@ class BadValue(DatabaseError):
     """A row whose numeric column holds something else (TEXT, BLOB, a NaN): a problem of its symbol or series."""
 
 
-def sql_type(value):
+def sql_type(value: Any) -> str:
     return {str: "TEXT", bytes: "BLOB", float: "REAL", int: "INTEGER", type(None): "NULL"}.get(type(value), type(value).__name__)
 
 
-def numeric(value, column):
+def numeric(value: Any, column: str) -> Any:
     """value when it is a finite number (None passes), else BadValue naming the column, the type and the value."""
     if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
         return value
@@ -84,7 +80,7 @@ def numeric(value, column):
     raise BadValue("column %s holds %s %s, not a number: fix or delete that row" % (column, sql_type(value), shown))
 
 
-def greatest(conn, table, column, where, params):
+def greatest(conn: sqlite3.Connection, table: str, column: str, where: str, params: Sequence[Any]) -> Any:
     """MAX(column) of the rows where holds, in one index seek when an index starts with where's columns and column.
     SQLite sorts TEXT and BLOB after every number, so a row whose numeric column holds text is what this returns:
     pass it to numeric() to find such rows, which a comparison with a number (t <= now) silently skips."""
@@ -92,7 +88,7 @@ def greatest(conn, table, column, where, params):
     return conn.execute(sql, params).fetchone()[0]
 
 
-def damaged(result):
+def damaged(result: Any) -> bool:
     """Whether a read's result says the database is damaged: a failed integrity check of a freshness check
     (integrity option) or of sqlite_integrity. Such a result read immutable is confirmed in read-only mode."""
     if not isinstance(result, dict):
@@ -103,7 +99,8 @@ def damaged(result):
     return "messages" in result and result.get("ok") is False
 
 
-def check_paths(patterns, busy_timeout_ms, read, defaults, suspect=damaged):
+def check_paths(patterns: Iterable[str], busy_timeout_ms: int, read: Callable[[sqlite3.Connection], Dict[str, Any]], defaults: Dict[str, Any],
+                suspect: Callable[[Any], bool] = damaged) -> List[Dict[str, Any]]:
     """Run read(conn) on every file the patterns name: [dict(defaults, path, error, access, size, **read's dict)].
     A pattern that matches nothing and a file that cannot be read become entries with an error. suspect(result):
     whether a result read immutable must be confirmed in read-only mode (see ReadOnly.read)."""
@@ -124,21 +121,21 @@ def check_paths(patterns, busy_timeout_ms, read, defaults, suspect=damaged):
     return out
 
 
-def now_ms(value=None):
+def now_ms(value: Optional[float] = None) -> int:
     """The moment a check is evaluated as of: the option when given, else the current time (epoch ms)."""
     if value is not None:
         return int(value)
     return int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000)
 
 
-def iso(ms):
+def iso(ms: Optional[float]) -> Optional[str]:
     """Epoch ms as an ISO 8601 UTC time an operator can read, or None."""
     if ms is None:
         return None
     return datetime.datetime.fromtimestamp(ms / 1000.0, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def expand_paths(patterns):
+def expand_paths(patterns: Iterable[str]) -> List[Tuple[str, List[str]]]:
     """[(pattern, [files])]: a glob expands to its sorted matches (maybe none), a plain path stays itself."""
     out = []
     for pattern in patterns:
@@ -149,7 +146,7 @@ def expand_paths(patterns):
     return out
 
 
-def file_facts(path):
+def file_facts(path: str) -> Dict[str, Any]:
     """Size and journal mode from the file itself, without SQLite: raises DatabaseError for what is not a database."""
     if not os.path.lexists(path):
         raise DatabaseError("no such file")
@@ -183,10 +180,10 @@ def _describe(exc):
     return text
 
 
-class ReadOnly(object):
+class ReadOnly:
     """One read-only connection to one database; use read(fn) to run fn(conn) and get its result."""
 
-    def __init__(self, path, busy_timeout_ms=5000):
+    def __init__(self, path: str, busy_timeout_ms: int = 5000) -> None:
         self.path = path
         self.timeout = max(0, busy_timeout_ms) / 1000.0
         self.facts = file_facts(path)
@@ -219,7 +216,7 @@ class ReadOnly(object):
         finally:
             conn.close()
 
-    def read(self, fn, suspect=None):
+    def read(self, fn: Callable[[sqlite3.Connection], Any], suspect: Optional[Callable[[Any], bool]] = None) -> Any:
         """fn(conn) in one read transaction. An immutable read (a WAL database no process had open) takes no locks,
         so a writer that opens the file, commits and exits while it runs is seen by no lock: the file is fingerprinted
         before and after (inode, size, mtime, the header's change counter, the -wal file), and when anything moved,
@@ -249,7 +246,7 @@ class ReadOnly(object):
             raise DatabaseError("%s (immutable read: %s)" % (exc, immutable_error)) from None
 
 
-def fingerprint(path):
+def fingerprint(path: str) -> Tuple[Any, ...]:
     """What changes when any writer touches a database: the main file's identity, size, times and header change
     counter (bytes 24-27), and the -wal file's existence, identity, size and mtime."""
     out = []
@@ -268,15 +265,15 @@ def fingerprint(path):
     return tuple(out)
 
 
-def quote_ident(name):
+def quote_ident(name: str) -> str:
     return '"%s"' % name.replace('"', '""')
 
 
-class TableInfo(object):
+class TableInfo:
     """What the checks need of one table's schema, read once: its columns, the keys that prove rows unique (the
     primary key and every full unique index) and the column lists of every index (which lookups are seeks)."""
 
-    def __init__(self, conn, table):
+    def __init__(self, conn: sqlite3.Connection, table: str) -> None:
         self.table = table
         self.columns = dict((row[1], row[5]) for row in conn.execute("PRAGMA table_info(%s)" % quote_ident(table)))
         self.unique = []
@@ -294,26 +291,28 @@ class TableInfo(object):
             if unique and origin != "pk" and not partial:
                 self.unique.append(("unique index %s" % name, cols))
 
-    def problems(self, expected):
+    def problems(self, expected: Iterable[str]) -> List[str]:
         """"no table T" alone when it does not exist, else the expected columns it lacks."""
         if not self.columns:
             return ["no table %s" % self.table]
         missing = [c for c in expected if c not in self.columns]
         return ["table %s has no column %s" % (self.table, ", ".join(missing))] if missing else []
 
-    def has(self, *cols):
+    def has(self, *cols: str) -> bool:
         return all(c in self.columns for c in cols)
 
-    def unique_key(self, cols):
+    def unique_key(self, cols: Iterable[str]) -> Optional[str]:
         """How rows are proved unique on (a subset of) cols: "primary key", "unique index NAME", or None."""
         return next((how for how, key in self.unique if set(key) <= set(cols)), None)
 
-    def seek(self, *cols):
+    def seek(self, *cols: str) -> bool:
         """Whether some index starts with these columns, so a lookup on them is an index seek."""
         return any(index[:len(cols)] == list(cols) for index in self.indexes)
 
 
-def distinct(conn, table, column, where="", params=(), *, seek=True):
+# PLR0913: the parts of one SQL query; seek is keyword-only
+def distinct(conn: sqlite3.Connection, table: str, column: str, where: str = "", params: Sequence[Any] = (), *,  # noqa: PLR0913
+             seek: bool = True) -> List[Any]:
     """Sorted distinct non-NULL values of column. With an index that starts with (where's columns..., column), one
     index seek per value (a skip scan) instead of a scan of the whole table."""
     t, c = quote_ident(table), quote_ident(column)
@@ -330,7 +329,7 @@ def distinct(conn, table, column, where="", params=(), *, seek=True):
     return values
 
 
-def integrity_report(conn, mode):
+def integrity_report(conn: sqlite3.Connection, mode: str) -> Optional[Dict[str, Any]]:
     """The optional integrity check of the freshness checks (their integrity option): None for none, else
     {ok, messages} of quick_check (quick) or integrity_check (full)."""
     if mode == "none":
@@ -339,7 +338,7 @@ def integrity_report(conn, mode):
     return dict(ok=ok, messages=messages)
 
 
-def database_lines(db, what, items, schema_extra=()):
+def database_lines(db: Dict[str, Any], what: str, items: Any, schema_extra: Iterable[str] = ()) -> Tuple[List[str], bool]:
     """The operator's lines every freshness check starts a database with: its error (and nothing else: it could not
     be read), its schema problems (then schema_extra, lines of the check's own), a failed integrity check, no WHAT
     at all, no WHAT for a symbol asked for. Returns (lines, readable)."""
@@ -355,14 +354,14 @@ def database_lines(db, what, items, schema_extra=()):
     return lines, True
 
 
-def finish(module, result, what):
+def finish(module: Any, result: Dict[str, Any], what: str) -> Dict[str, Any]:
     """The result, or with fail_on_problems and problems a failure that carries it."""
     if result["problems"] and module.params["fail_on_problems"]:
         module.fail_json(msg="%d %s problem(s): %s" % (len(result["problems"]), what, "; ".join(result["problems"][:10])), **result)
     return result
 
 
-def integrity(conn, quick=False, max_errors=100):
+def integrity(conn: sqlite3.Connection, quick: bool = False, max_errors: int = 100) -> Tuple[bool, List[str]]:
     """PRAGMA integrity_check / quick_check: (ok, messages)."""
     pragma = "quick_check" if quick else "integrity_check"
     messages = [r[0] for r in conn.execute("PRAGMA %s(%d)" % (pragma, max(1, int(max_errors))))]

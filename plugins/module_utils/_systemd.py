@@ -4,15 +4,12 @@
 """Reaching a systemd manager the way these stacks need it: the system manager, or a user's manager both when
 connected as root (``systemctl --user -M USER@``) and when connected as that user (``systemctl --user``)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 import pwd
+from typing import Any, Dict, List, Optional
 
 
-def systemd_argument_spec():
+def systemd_argument_spec() -> Dict[str, Dict[str, Any]]:
     """Options shared by every module that talks to a systemd manager (see the _systemd doc fragment)."""
     return dict(
         scope=dict(type="str", default="user", choices=["user", "system"]),
@@ -24,10 +21,10 @@ class SystemdTargetError(Exception):
     pass
 
 
-class SystemdTarget(object):
+class SystemdTarget:
     """Where a unit lives and how to reach its manager, from scope/user and who we run as."""
 
-    def __init__(self, scope, user=None, euid=None):
+    def __init__(self, scope: str, user: Optional[str] = None, euid: Optional[int] = None) -> None:
         self.scope = scope
         euid = os.geteuid() if euid is None else euid
         me = pwd.getpwuid(euid)
@@ -50,26 +47,26 @@ class SystemdTarget(object):
                 "connected as %s, which can reach neither the system manager nor %s's user manager: connect as root "
                 "or as %s (become)" % (me.pw_name, name, name))
 
-    def systemctl(self, *args):
+    def systemctl(self, *args: str) -> List[str]:
         if self.scope == "system":
             return ["systemctl"] + list(args)
         if self.as_user:
             return ["systemctl", "--user"] + list(args)
         return ["systemctl", "--user", "-M", "%s@" % self.user] + list(args)
 
-    def environ(self):
+    def environ(self) -> Dict[str, str]:
         """Environment for run_command: a user's own systemctl/journalctl needs its runtime dir."""
         if self.scope == "user" and self.as_user:
             runtime = "/run/user/%d" % self.uid
             return {"XDG_RUNTIME_DIR": runtime, "DBUS_SESSION_BUS_ADDRESS": "unix:path=%s/bus" % runtime}
         return {}
 
-    def unit_dir(self):
+    def unit_dir(self) -> str:
         if self.scope == "system":
             return "/etc/systemd/system"
         return os.path.join(self.home, ".config", "systemd", "user")
 
-    def journal_match(self, unit):
+    def journal_match(self, unit: str) -> List[str]:
         """journalctl arguments that select the unit's entries, from root or from the user itself."""
         if self.scope == "system":
             return ["_SYSTEMD_UNIT=%s" % unit]

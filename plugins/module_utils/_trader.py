@@ -15,16 +15,13 @@ Sources (see tests/lab/apps/openclaw-ai-quant/FIDELITY.md):
 - engine/utils.py ``sha1_json`` and engine/strategy_manager.py: the YAML's parsed content, as compact sorted JSON.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import hashlib
 import json
 import os
 import re
 import shlex
 import time
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 ENV_MODE = "AI_QUANT_MODE"
 ENV_KILL = "AI_QUANT_KILL_SWITCH"
@@ -42,7 +39,7 @@ HEARTBEAT = HEARTBEAT_LOOP + r"(?:.*?\bstrategy_sha1=(?P<sha1>[0-9a-f]*))?"
 MARGIN = 0.25
 
 
-def env_kill_mode(value):
+def env_kill_mode(value: Optional[str]) -> Optional[str]:
     """What the trader makes of AI_QUANT_KILL_SWITCH: close_only, halt_all, or None (unset or a value it ignores)."""
     word = (value or "").strip().lower()
     if word in ENV_CLOSE_ONLY:
@@ -52,7 +49,7 @@ def env_kill_mode(value):
     return None
 
 
-def file_kill_mode(content):
+def file_kill_mode(content: Union[bytes, str, None]) -> str:
     """What the trader makes of an existing kill file (bytes or text): halt_all when it mentions halt or full."""
     if isinstance(content, bytes):
         content = content.decode("utf-8", "replace")
@@ -60,7 +57,7 @@ def file_kill_mode(content):
     return "halt_all" if ("halt" in text or "full" in text) else "close_only"
 
 
-def after_refresh(previous, env_value, file_content):
+def after_refresh(previous: Optional[str], env_value: Optional[str], file_content: Union[bytes, str, None]) -> str:
     """The mode after one refresh: env first, then the file (``file_content`` None: no file); otherwise sticky."""
     mode = previous or "off"
     env_mode = env_kill_mode(env_value)
@@ -71,11 +68,11 @@ def after_refresh(previous, env_value, file_content):
     return mode
 
 
-def at_least(mode, requested):
+def at_least(mode: str, requested: str) -> bool:
     return RANK.get(mode, 0) >= RANK.get(requested, 0)
 
 
-def parse_environ(data):
+def parse_environ(data: bytes) -> Dict[str, str]:
     """/proc/PID/environ bytes -> dict (the last assignment of a name wins, as getenv sees it)."""
     env = {}
     for item in data.split(b"\0"):
@@ -85,7 +82,7 @@ def parse_environ(data):
     return env
 
 
-def parse_env_assignments(text):
+def parse_env_assignments(text: Optional[str]) -> Dict[str, str]:
     """{name: value} of systemd environment assignments: an EnvironmentFile's lines, or the ``Environment=``
     property of ``systemctl show`` (space-separated, shell-quoted); comments skipped, the last one wins."""
     values = {}
@@ -104,10 +101,10 @@ def parse_env_assignments(text):
     return values
 
 
-class TraderFacts(object):
+class TraderFacts:
     """What a running trader process reads, from its own environment."""
 
-    def __init__(self, environ, cwd="/"):
+    def __init__(self, environ: Mapping[str, str], cwd: str = "/") -> None:
         self.trader_mode = (environ.get(ENV_MODE) or "paper").strip().lower() or "paper"
         self.reads_kill_switch = self.trader_mode in KILL_SWITCH_MODES
         kill_file = (environ.get(ENV_KILL_FILE) or "").strip()
@@ -118,12 +115,12 @@ class TraderFacts(object):
         except ValueError:
             self.state_sync = DEFAULT_STATE_SYNC
 
-    def as_dict(self):
+    def as_dict(self) -> Dict[str, Any]:
         return dict(trader_mode=self.trader_mode, reads_kill_switch=self.reads_kill_switch, kill_file=self.kill_file,
                     env_kill_switch=env_kill_mode(self.env_value) or "off", state_sync_s=self.state_sync)
 
 
-def parse_heartbeat(message, pattern=HEARTBEAT):
+def parse_heartbeat(message: str, pattern: str = HEARTBEAT) -> Optional[Tuple[float, Optional[str]]]:
     """(loop seconds, sha1 or None) of a heartbeat line, None for any other line."""
     m = re.search(pattern, message)
     if not m:
@@ -136,7 +133,7 @@ def parse_heartbeat(message, pattern=HEARTBEAT):
     return loop, groups.get("sha1") or None
 
 
-def refresh_after(written, heartbeat_time, loop_s, process_start, state_sync):
+def refresh_after(written: float, heartbeat_time: float, loop_s: float, process_start: float, state_sync: float) -> bool:
     """True when a heartbeat proves a kill-switch refresh after ``written`` (seconds since the epoch).
 
     A process started after the write refreshed in its first loop, which ended with this heartbeat. Otherwise the
@@ -148,7 +145,7 @@ def refresh_after(written, heartbeat_time, loop_s, process_start, state_sync):
     return loop_start >= written + state_sync + MARGIN
 
 
-def sha1_json(obj):
+def sha1_json(obj: Any) -> str:
     """engine/utils.py sha1_json: compact, sorted JSON of the parsed YAML (repr when it is not JSON-able)."""
     try:
         data = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -157,12 +154,12 @@ def sha1_json(obj):
     return hashlib.sha1(data).hexdigest()
 
 
-def strategy_sha1(parsed):
+def strategy_sha1(parsed: Any) -> str:
     """The strategy_sha1 the trader's heartbeat shows for a YAML that yaml.safe_load parsed to ``parsed``."""
     return sha1_json(parsed if isinstance(parsed, dict) and parsed else {})[:8]
 
 
-def process_start(pid, proc="/proc", now=None):
+def process_start(pid: int, proc: str = "/proc", now: Optional[float] = None) -> float:
     """When the process started, seconds since the epoch: its start in clock ticks after boot, against /proc/uptime
     read now (btime in /proc/stat is whole seconds, too coarse to order a start against a write)."""
     with open(os.path.join(proc, str(pid), "stat"), "rb") as f:

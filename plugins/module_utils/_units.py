@@ -4,12 +4,9 @@
 """Reading several units of one manager at once (one ``systemctl show``), and what their running processes see:
 environment, working directory and start time, from /proc."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 import re
+from typing import Any, Dict, Iterable, List, Optional
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 
@@ -24,7 +21,7 @@ class UnitsError(Exception):
 UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.\\@-]+$")
 
 
-def check_unit_name(unit, option="unit"):
+def check_unit_name(unit: Any, option: str = "unit") -> str:
     """A systemd unit name that cannot be read as an option or a path (``--host=x``, ``../x``): the reason why
     not, as UnitsError. Names reach systemctl and journalctl after ``--`` too; this makes them say so early."""
     if not isinstance(unit, str) or not unit:
@@ -38,11 +35,11 @@ def check_unit_name(unit, option="unit"):
     return unit
 
 
-def service_name(unit):
+def service_name(unit: str) -> str:
     return unit if unit.endswith(".service") else unit + ".service"
 
 
-def parse_show(out):
+def parse_show(out: str) -> List[Dict[str, str]]:
     """`systemctl show -p ... A B` prints one block per unit, separated by an empty line, in the order asked."""
     blocks, current = [], {}
     for line in out.splitlines():
@@ -59,7 +56,7 @@ def parse_show(out):
     return blocks
 
 
-def show(module, target, units, properties=SHOW_PROPERTIES):
+def show(module: Any, target: Any, units: Iterable[str], properties: Iterable[str] = SHOW_PROPERTIES) -> Dict[str, Dict[str, str]]:
     """{unit: properties} for every unit (full names, as given), in one call to the manager."""
     names = [check_unit_name(u) for u in units]
     argv = target.systemctl("show", *["-p%s" % p for p in properties]) + ["--"] + names
@@ -72,19 +69,19 @@ def show(module, target, units, properties=SHOW_PROPERTIES):
     return dict(zip(names, blocks))
 
 
-def manager_name(target):
+def manager_name(target: Any) -> str:
     return "system" if target.scope == "system" else "%s's user" % target.user
 
 
-def main_pid(props):
+def main_pid(props: Dict[str, str]) -> Optional[int]:
     pid = props.get("MainPID", "0")
     return int(pid) if pid.isdigit() and pid != "0" else None
 
 
-class Process(object):
+class Process:
     """A unit's running main process as the trader sees itself: its environment, cwd and start time."""
 
-    def __init__(self, pid, proc="/proc"):
+    def __init__(self, pid: int, proc: str = "/proc") -> None:
         self.pid = pid
         base = os.path.join(proc, str(pid))
         try:

@@ -22,14 +22,10 @@ An option that is None (not set, no default) is not checked. The check functions
 raise InvalidInput, a ValueError, so pure logic can use them without an AnsibleModule.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import math
 import os
 import re
-import stat
+from typing import Any, Dict, Iterable, Optional, Pattern, Sequence, Union
 
 # The latest moment the modules' ISO 8601 output can show: 9999-12-31T23:59:59.999Z, in epoch milliseconds.
 MAX_EPOCH_MS = 253402300799999
@@ -51,24 +47,24 @@ def _num(x):
     return ("%d" % x) if float(x).is_integer() and abs(x) < 1e18 else ("%g" % x)
 
 
-class Range(object):
+class Range:
     """A finite number from minimum to maximum (both included, unless above=True: then strictly above minimum).
     integer=True also refuses fractions. unit is how the message calls it (seconds, hours, ms)."""
 
-    def __init__(self, minimum, maximum, unit="", integer=False, above=False):
+    def __init__(self, minimum: float, maximum: float, unit: str = "", integer: bool = False, above: bool = False) -> None:
         self.minimum, self.maximum, self.unit, self.integer, self.above = minimum, maximum, unit, integer, above
 
-    def describe(self):
+    def describe(self) -> str:
         kind = "a whole number" if self.integer else "a finite number"
         low = "above %s" % _num(self.minimum) if self.above else "from %s" % _num(self.minimum)
         unit = " (%s)" % self.unit if self.unit else ""
         return "%s %s to %s%s" % (kind, low, _num(self.maximum), unit)
 
-    def check(self, name, value):
+    def check(self, name: str, value: Any) -> Union[int, float, None]:
         return number(name, value, self)
 
 
-def number(name, value, rule):
+def number(name: str, value: Any, rule: Range) -> Union[int, float, None]:
     """value when it is a number rule accepts (None passes), else InvalidInput naming name and rule's range."""
     if value is None:
         return None
@@ -85,18 +81,18 @@ def number(name, value, rule):
     return int(value) if rule.integer else value
 
 
-class Text(object):
+class Text:
     """A string of at most max_length characters, never holding NUL nor another control character, except newlines
     and tabs with multiline=True and tabs with tabs=True; without allow_empty not empty or blank."""
 
-    def __init__(self, max_length=4096, multiline=False, allow_empty=False, tabs=False):
+    def __init__(self, max_length: int = 4096, multiline: bool = False, allow_empty: bool = False, tabs: bool = False) -> None:
         self.max_length, self.multiline, self.allow_empty, self.tabs = max_length, multiline, allow_empty, tabs
 
-    def check(self, name, value):
+    def check(self, name: str, value: Any) -> Optional[str]:
         return text(name, value, self)
 
 
-def text(name, value, rule=None):
+def text(name: str, value: Any, rule: Optional[Text] = None) -> Optional[str]:
     rule = rule or Text()
     if value is None:
         return None
@@ -114,19 +110,19 @@ def text(name, value, rule=None):
     return value
 
 
-class Path(object):
+class Path:
     """A path: not empty, at most 4096 characters, no control character but a tab (a newline makes two file names of
     one in every log and shell); with absolute=True only an absolute one; with dotdot=False none with a '..'
     component; with file=True not an existing directory."""
 
-    def __init__(self, absolute=False, dotdot=True, max_length=MAX_PATH, file=False):
+    def __init__(self, absolute: bool = False, dotdot: bool = True, max_length: int = MAX_PATH, file: bool = False) -> None:
         self.absolute, self.dotdot, self.max_length, self.file = absolute, dotdot, max_length, file
 
-    def check(self, name, value):
+    def check(self, name: str, value: Any) -> Optional[str]:
         return path(name, value, self)
 
 
-def path(name, value, rule=None):
+def path(name: str, value: Any, rule: Optional[Path] = None) -> Optional[str]:
     rule = rule or Path()
     if value is None:
         return None
@@ -144,17 +140,17 @@ def path(name, value, rule=None):
     return value
 
 
-class Items(object):
+class Items:
     """A list of min_items to max_items elements."""
 
-    def __init__(self, min_items=0, max_items=1000):
+    def __init__(self, min_items: int = 0, max_items: int = 1000) -> None:
         self.min_items, self.max_items = min_items, max_items
 
-    def check(self, name, value):
+    def check(self, name: str, value: Any) -> Optional[Sequence[Any]]:
         return items(name, value, self)
 
 
-def items(name, value, rule=None):
+def items(name: str, value: Optional[Sequence[Any]], rule: Optional[Items] = None) -> Optional[Sequence[Any]]:
     rule = rule or Items()
     if value is None:
         return None
@@ -165,7 +161,7 @@ def items(name, value, rule=None):
     return value
 
 
-def regex(name, value, flags=0):
+def regex(name: str, value: Optional[str], flags: int = 0) -> Optional[Pattern[str]]:
     """The compiled regular expression, or InvalidInput with re's reason."""
     if value is None:
         return None
@@ -176,14 +172,16 @@ def regex(name, value, flags=0):
         raise InvalidInput("%s %s is not a valid Python regular expression: %s" % (name, _shown(value), e)) from None
 
 
-def each(name, values, rule):
+def each(name: str, values: Optional[Iterable[Any]], rule: Any) -> Optional[Iterable[Any]]:
     """rule.check on every element of a list option; the message names the element (name[3])."""
     for i, value in enumerate(values or []):
         rule.check("%s[%d]" % (name, i), value)
     return values
 
 
-def validate(params, *, numbers=None, paths=None, texts=None, lists=None, regexes=()):
+# PLR0913: keyword-only rule groups, one per kind of option
+def validate(params: Dict[str, Any], *, numbers: Optional[Dict[str, Any]] = None, paths: Optional[Dict[str, Any]] = None,  # noqa: PLR0913
+             texts: Optional[Dict[str, Any]] = None, lists: Optional[Dict[str, Any]] = None, regexes: Iterable[str] = ()) -> None:
     """Check params (a dict); raise InvalidInput at the first option that is wrong. In lists, a rule that is a tuple
     (Items, rule) also checks each element with rule (a Path, Text or Range)."""
     for name, rules in (lists or {}).items():
@@ -198,33 +196,11 @@ def validate(params, *, numbers=None, paths=None, texts=None, lists=None, regexe
         regex(name, params.get(name))
 
 
-def check(module, *, numbers=None, paths=None, texts=None, lists=None, regexes=()):
+# PLR0913: validate()'s rule groups, keyword-only
+def check(module: Any, *, numbers: Optional[Dict[str, Any]] = None, paths: Optional[Dict[str, Any]] = None,  # noqa: PLR0913
+          texts: Optional[Dict[str, Any]] = None, lists: Optional[Dict[str, Any]] = None, regexes: Iterable[str] = ()) -> None:
     """validate() the module's params; on the first wrong option fail the task, changed=false, with its message."""
     try:
         validate(module.params, numbers=numbers, paths=paths, texts=texts, lists=lists, regexes=regexes)
     except InvalidInput as e:
         module.fail_json(msg=str(e), changed=False)
-
-
-def foreign_file_problem(path, euid=None):
-    """Why this process cannot replace the file at path in place of its owner, or None when it can (or when there is
-    no file). Not root and not the owner: the file's owner and mode cannot be kept, and in a sticky directory (/tmp)
-    the file cannot be replaced or removed at all. Call it before writing, to fail with a clear message rather than
-    an exception from the rename."""
-    euid = os.geteuid() if euid is None else euid
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if euid in (0, st.st_uid):
-        return None
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        dst = os.stat(directory)
-    except OSError as e:
-        return "cannot stat %s, the directory of %s: %s" % (directory, path, e.strerror or e)
-    sticky = bool(dst.st_mode & stat.S_ISVTX) and dst.st_uid != euid
-    reason = "the sticky directory %s lets only its owner replace or remove it" % directory if sticky else \
-        "its owner and mode cannot be kept by another user"
-    return ("%s belongs to uid %d and this task runs as uid %d, not root: %s. Run the task as uid %d or as root (become)"
-            % (path, st.st_uid, euid, reason, st.st_uid))

@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: bbo_db_info
 short_description: Freshness and retention of the openclaw-ai-quant BBO snapshot database
@@ -179,7 +175,7 @@ MAX_AGE_SECONDS = v.Range(0, 31536000, "seconds", above=True)
 RETENTION_HOURS = v.Range(0, 87600, "hours", above=True)
 
 
-class BboCheck(object):
+class BboCheck:
     def __init__(self, params):
         self.p = params
         self.now = sq.now_ms(params["now"])

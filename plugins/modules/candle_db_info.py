@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: candle_db_info
 short_description: Freshness, gaps, duplicates and retention of the openclaw-ai-quant candle databases
@@ -284,7 +280,7 @@ KEY = ["symbol", "interval", "t"]
 COLUMNS = ["symbol", "interval", "t", "t_close", "o", "h", "l", "c", "v", "n"]
 
 
-class CandleCheck(object):
+class CandleCheck:
     def __init__(self, params):
         self.p = params
         self.now = sq.now_ms(params["now"])
@@ -408,7 +404,9 @@ def describe(db, now, hours, max_behind):
     return lines
 
 
-def run(module):
+def check_request(module):
+    """Fail the task on an unknown interval, or a min_bars that is not a whole number of bars; min_bars' values
+    become numbers."""
     p = module.params
     for interval in list(p["intervals"] or []) + list((p["min_bars"] or {}).keys()):
         if interval not in cd.INTERVALS:
@@ -418,6 +416,23 @@ def run(module):
             p["min_bars"][interval] = v.number("min_bars[%s]" % interval, to_number(bars), MIN_BARS)
         except v.InvalidInput as e:
             module.fail_json(msg=str(e))
+
+
+def add_to_totals(totals, db):
+    """Count one database's series and duplicates into totals."""
+    for s in db["series"]:
+        totals["series"] += 1
+        totals["stale"] += int(bool(s["stale"]))
+        totals["gaps"] += len(s["gaps"])
+        totals["missing_in_lookback"] += s["missing_in_lookback"]
+        totals["misaligned"] += s["misaligned"]
+        totals["below_min_bars"] += int(bool(s["below_min_bars"]))
+    totals["duplicates"] += db["duplicates"] or 0
+
+
+def run(module):
+    p = module.params
+    check_request(module)
     started = time.time()
     check = CandleCheck(p)
     defaults = dict(schema_ok=None, schema_problems=[], duplicates=None, duplicate_rows=None, duplicates_method=None, integrity=None, series=[],
@@ -427,14 +442,7 @@ def run(module):
     totals = dict(databases=len(databases), series=0, stale=0, gaps=0, missing_in_lookback=0, misaligned=0, duplicates=0, below_min_bars=0)
     for db in databases:
         lines = describe(db, check.now, p["lookback_hours"], p["max_bars_behind"])
-        for s in db["series"]:
-            totals["series"] += 1
-            totals["stale"] += int(bool(s["stale"]))
-            totals["gaps"] += len(s["gaps"])
-            totals["missing_in_lookback"] += s["missing_in_lookback"]
-            totals["misaligned"] += s["misaligned"]
-            totals["below_min_bars"] += int(bool(s["below_min_bars"]))
-        totals["duplicates"] += db["duplicates"] or 0
+        add_to_totals(totals, db)
         db["ok"] = not lines
         problems.extend(lines)
     totals["problems"] = len(problems)

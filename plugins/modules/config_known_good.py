@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: config_known_good
 short_description: Mark the strategy config on disk as openclaw-ai-quant's last known-good version
@@ -104,7 +100,6 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
-
 from ansible_collections.quantops.runbooks.plugins.module_utils import _config_rollback as cr
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._config_git import (

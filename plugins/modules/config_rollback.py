@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: config_rollback
 short_description: Roll openclaw-ai-quant's git-tracked strategy config back to an earlier version, validated first
@@ -268,10 +264,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
-
 from ansible_collections.quantops.runbooks.plugins.module_utils import _config_rollback as cr
-from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile
-from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
+from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile, _trader
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._config_git import (
     ConfigGitError,
@@ -419,6 +413,63 @@ def parse_yaml(data):
     return yaml.safe_load(data)
 
 
+def read_target_version(repo, to, commit_blobs):
+    """(commit, blob, description, content, parsed document) of the version to roll back to; it must parse as YAML."""
+    to_commit, to_blob = resolve_target(repo, to, commit_blobs)
+    where = describe(to, to_commit, to_blob)
+    content = repo.blob_content(to_blob)
+    try:
+        new_doc = parse_yaml(content)
+    except yaml.YAMLError as e:
+        raise RollbackError("the version of %s at %s does not parse as YAML, so the trader would reject it; pick another "
+                            "version: %s" % (repo.rel, where, to_native(e)), to_commit=to_commit, to_blob=to_blob) from None
+    return to_commit, to_blob, where, content, new_doc
+
+
+def changed_keys(module, repo, current, new_doc):
+    """The top-level keys the rollback changes; every key when the file on disk does not parse."""
+    try:
+        return cr.changed_keys(parse_yaml(current) if current is not None else None, new_doc)
+    except yaml.YAMLError:
+        module.warn("%s on disk does not parse as YAML: every key counts as changed" % repo.rel)
+        return [cr.WHOLE_DOCUMENT]
+
+
+def refuse_local_edits(repo, entries, result):
+    """RollbackError: the file on disk has edits git does not hold, and force is off."""
+    if entries:
+        state = "has local edits (it differs from the index, as `git -C %s diff -- %s` shows)" % (repo.repo, repo.rel)
+    else:
+        state = "is not tracked by git, so its content is a local edit"
+    raise RollbackError("%s in %s %s: commit or stash the edits, or set force=true to replace them (a backup is kept)"
+                        % (repo.rel, repo.repo, state), **result)
+
+
+def refuse_invalid(repo, where, validation, result):
+    """RollbackError with the validator's verdict when it refused the new version."""
+    if validation["rc"] != 0:
+        # a validator's verdict is at the end of what it prints (the runbook's prints a table, then the missing keys)
+        said = [line.strip() for line in (validation["stderr"] or validation["stdout"]).splitlines() if line.strip()]
+        reason = " | ".join(said[-4:]) or "no output"
+        raise RollbackError("the validator refused the version of %s at %s (rc=%d: %s); %s was not touched"
+                            % (repo.rel, where, validation["rc"], reason, repo.rel), **result)
+
+
+def warn_root_in_users_repo(module, repo):
+    if os.geteuid() == 0:
+        owner = os.stat(repo.top).st_uid
+        if owner != 0:
+            module.warn("staging as root in %s, which uid %d owns: .git/index is now root's; run as the repo's owner (become_user)"
+                        % (repo.top, owner))
+
+
+def back_up(module, repo, result):
+    try:
+        result["backup_file"] = module.backup_local(repo.abs_path)
+    except Exception as e:  # backup_local raises a bare Exception
+        raise RollbackError("backing up %s failed, nothing was changed: %s" % (repo.abs_path, to_native(e)), **result) from None
+
+
 def run(module):
     p = module.params
     try:
@@ -428,25 +479,12 @@ def run(module):
         raise RollbackError(to_native(e)) from None
     repo = ConfigRepo(module, p["repo"], p["path"])
     commit_blobs = repo.commit_blobs()
-    to_commit, to_blob = resolve_target(repo, to, commit_blobs)
-    where = describe(to, to_commit, to_blob)
-    content = repo.blob_content(to_blob)
-    try:
-        new_doc = parse_yaml(content)
-    except yaml.YAMLError as e:
-        raise RollbackError("the version of %s at %s does not parse as YAML, so the trader would reject it; pick another "
-                            "version: %s" % (repo.rel, where, to_native(e)), to_commit=to_commit, to_blob=to_blob) from None
+    to_commit, to_blob, where, content, new_doc = read_target_version(repo, to, commit_blobs)
 
     current, st = repo.read_live()
     from_commit = cr.newest_commit_with_blob(commit_blobs, repo.hash_file() if current is not None else None)
     changed = current != content
-    keys = []
-    if changed:
-        try:
-            keys = cr.changed_keys(parse_yaml(current) if current is not None else None, new_doc)
-        except yaml.YAMLError:
-            module.warn("%s on disk does not parse as YAML: every key counts as changed" % repo.rel)
-            keys = [cr.WHOLE_DOCUMENT]
+    keys = changed_keys(module, repo, current, new_doc) if changed else []
     restart_keys = cr.restart_matches(keys, p["restart_keys"])
 
     entries = repo.index_entries() if changed else []
@@ -469,12 +507,7 @@ def run(module):
         local_edits=local_edits,
     )
     if local_edits and not p["force"]:
-        if entries:
-            state = "has local edits (it differs from the index, as `git -C %s diff -- %s` shows)" % (repo.repo, repo.rel)
-        else:
-            state = "is not tracked by git, so its content is a local edit"
-        raise RollbackError("%s in %s %s: commit or stash the edits, or set force=true to replace them (a backup is kept)"
-                            % (repo.rel, repo.repo, state), **result)
+        refuse_local_edits(repo, entries, result)
     if local_edits:
         result["replaced_content"] = cr.to_text(current)
         result["backup_file"] = None
@@ -489,24 +522,11 @@ def run(module):
         return result
 
     if argv is not None:
-        validation = validate_in_shadow(module, repo, argv, content, st)
-        result["validation"] = validation
-        if validation["rc"] != 0:
-            # a validator's verdict is at the end of what it prints (the runbook's prints a table, then the missing keys)
-            said = [line.strip() for line in (validation["stderr"] or validation["stdout"]).splitlines() if line.strip()]
-            reason = " | ".join(said[-4:]) or "no output"
-            raise RollbackError("the validator refused the version of %s at %s (rc=%d: %s); %s was not touched"
-                                % (repo.rel, where, validation["rc"], reason, repo.rel), **result)
-    if os.geteuid() == 0:
-        owner = os.stat(repo.top).st_uid
-        if owner != 0:
-            module.warn("staging as root in %s, which uid %d owns: .git/index is now root's; run as the repo's owner (become_user)"
-                        % (repo.top, owner))
+        result["validation"] = validate_in_shadow(module, repo, argv, content, st)
+        refuse_invalid(repo, where, result["validation"], result)
+    warn_root_in_users_repo(module, repo)
     if local_edits:
-        try:
-            result["backup_file"] = module.backup_local(repo.abs_path)
-        except Exception as e:  # backup_local raises a bare Exception
-            raise RollbackError("backing up %s failed, nothing was changed: %s" % (repo.abs_path, to_native(e)), **result) from None
+        back_up(module, repo, result)
     write_and_stage(module, repo, content, dict(content=current, stat=st, entries=entries, sha=to_blob))
     return result
 

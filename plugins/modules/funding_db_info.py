@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: funding_db_info
 short_description: Freshness, gaps and anomalies of the openclaw-ai-quant funding rate database
@@ -207,7 +203,7 @@ HOURS = v.Range(0, 87600, "hours", above=True)
 MAX_ABS_RATE = v.Range(0, 100, "a fraction per hour")
 
 
-class FundingCheck(object):
+class FundingCheck:
     def __init__(self, params):
         self.p = params
         self.now = sq.now_ms(params["now"])

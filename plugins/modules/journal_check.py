@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: journal_check
 short_description: Wait for, or assert the absence of, lines in a systemd unit's journal
@@ -113,7 +109,6 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-
 from ansible_collections.quantops.runbooks.plugins.module_utils import _units
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal, JournalError, entry_time, message_text
@@ -122,7 +117,6 @@ from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import 
     SystemdTargetError,
     systemd_argument_spec,
 )
-
 
 # A timeout of nan or inf never ends the wait loop, a poll of 0 spins it: both are refused before anything runs.
 TIMEOUT = v.Range(0, 86400, "seconds")

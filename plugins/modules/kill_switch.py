@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: kill_switch
 short_description: Engage, change or clear the openclaw-ai-quant kill switch
@@ -67,7 +63,7 @@ options:
       - When not set, the file the running V(live)/V(dry_live) traders of O(units) poll, read from their own
         environment (C(/proc/PID/environ)); when none runs, the one their units set (C(Environment=), then
         C(EnvironmentFile=)); else C(/tmp/ai-quant-kill), the runbook's, and RV(kill_file_source) says so. The real trader
-        has no default file: one whose C(AI_QUANT_KILL_SWITCH_FILE) is unset polls none, and O(verify) reports it.
+        has no default file; one whose C(AI_QUANT_KILL_SWITCH_FILE) is unset polls none, and O(verify) reports it.
       - Traders that poll different files are refused with their names; give the path, or use O(method=env).
     type: path
   unit:
@@ -289,11 +285,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-
 from ansible_collections.quantops.runbooks.plugins.module_utils import _kill_switch as ks
-from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile
-from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
-from ansible_collections.quantops.runbooks.plugins.module_utils import _units
+from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile, _trader, _units
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal, JournalError, entry_epoch, iso, message_text
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
     SystemdTarget,
@@ -369,7 +362,7 @@ def remove_kill_file(path):
         os.close(dir_fd)
 
 
-class EnvSource(object):
+class EnvSource:
     """The unit's AI_QUANT_KILL_SWITCH: our drop-in plus whatever the unit's Environment= already says."""
 
     def __init__(self, module, target, unit):
@@ -457,20 +450,7 @@ class EnvSource(object):
                     continue
                 sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=unit_fd)
                 try:
-                    for entry in os.listdir(sub):
-                        try:
-                            est = os.stat(entry, dir_fd=sub)
-                        except OSError:
-                            continue  # a dangling link: systemd skips it
-                        if stat.S_ISREG(est.st_mode) or stat.S_ISDIR(est.st_mode):
-                            continue
-                        shown = os.path.join(self.target.unit_dir(), name, entry)
-                        if entry == ks.DROPIN_NAME and name.endswith(".d"):
-                            self.module.warn("%s is %s at our drop-in's name: removed (systemd would hang reading it)"
-                                             % (shown, _safefile.kind(est.st_mode)))
-                            _safefile.remove_file(sub, entry)
-                        else:
-                            hazards.append((shown, est))
+                    hazards.extend(self._clear_unit_subdir(sub, name))
                 finally:
                     os.close(sub)
         finally:
@@ -479,6 +459,26 @@ class EnvSource(object):
             raise KillSwitchError(
                 "the %s manager would hang at daemon-reload on %s: remove it, or engage with method=file, which needs "
                 "no reload" % (self.manager(), ", ".join("%s (%s)" % (path, _safefile.kind(st.st_mode)) for path, st in hazards)))
+
+    def _clear_unit_subdir(self, sub, name):
+        """In the unit directory's subdirectory ``name`` (open as ``sub``): remove a non-regular file at our drop-in's
+        name, return [(path, stat)] of the other non-regular files systemd would read."""
+        hazards = []
+        for entry in os.listdir(sub):
+            try:
+                est = os.stat(entry, dir_fd=sub)
+            except OSError:
+                continue  # a dangling link: systemd skips it
+            if stat.S_ISREG(est.st_mode) or stat.S_ISDIR(est.st_mode):
+                continue
+            shown = os.path.join(self.target.unit_dir(), name, entry)
+            if entry == ks.DROPIN_NAME and name.endswith(".d"):
+                self.module.warn("%s is %s at our drop-in's name: removed (systemd would hang reading it)"
+                                 % (shown, _safefile.kind(est.st_mode)))
+                _safefile.remove_file(sub, entry)
+            else:
+                hazards.append((shown, est))
+        return hazards
 
     def apply(self, mode):
         """Our drop-in holds ``mode`` (absent for off). In a user's home every directory is walked without following
@@ -520,7 +520,7 @@ def audit(path, record):
     _safefile.append_line(path, json.dumps(record, sort_keys=True) + "\n")
 
 
-class Verifier(object):
+class Verifier:
     """Which running traders read the switch, restarting them where needed, and the wait for their proofs."""
 
     def __init__(self, module, target, units):
@@ -739,124 +739,199 @@ def resolve_path(module, target, units):
     return DEFAULT_KILL_FILE, "the default: no trader unit sets AI_QUANT_KILL_SWITCH_FILE, and a trader without it polls no file"
 
 
-def run(module):
-    started = time.time()
-    p = module.params
-    method, requested = p["method"], p["mode"]
-    check_request(p)
+def resolve_target(p):
+    """The systemd manager of the traders; None when there is none and the request does not need one."""
     try:
-        target = SystemdTarget(p["scope"], p["user"])
+        return SystemdTarget(p["scope"], p["user"])
     except SystemdTargetError as e:
-        if method == "env" or p["verify"] or p["restart"]:
+        if p["method"] == "env" or p["verify"] or p["restart"]:
             raise KillSwitchError(to_native(e)) from None
-        target = None
+        return None
+
+
+def resolve_kill_file(module, target, p):
+    """(path, how it was found): the one given, else the one the traders use (see resolve_path)."""
     if p["path"] is None:
         path, path_source = resolve_path(module, target, p["units"])
         _safefile.check_path(path, "the traders' AI_QUANT_KILL_SWITCH_FILE")
-    else:
-        path, path_source = p["path"], "given"
-    if method == "file":
-        check_kill_path(path)
-    env = EnvSource(module, target, p["unit"]) if target is not None else None
-    props = env.read_props() if env is not None else None
-    if props is None and method == "env":
-        raise KillSwitchError(env.error)
-    unit_found = props is not None and props.get("LoadState") not in ("not-found", "", None)
-    if method == "env" and not unit_found:
-        raise KillSwitchError("unit %s not found in the %s manager: check unit, scope and user" % (env.unit, env.manager()))
+        return path, path_source
+    return p["path"], "given"
 
-    owners = (0,) + ((target.uid,) if target is not None and target.scope == "user" else ()) + \
+
+def kill_file_owners(target):
+    """Who may own a kill file we rely on: root, the user of a user manager, and whoever we run as."""
+    return (0,) + ((target.uid,) if target is not None and target.scope == "user" else ()) + \
         ((os.geteuid(),) if os.geteuid() != 0 else ())
-    content, odd = read_kill_file(path, owners)
-    file_mode = ks.file_mode(content)
-    if odd:
-        module.warn("%s is %s, not a kill file the trader can rely on: it is replaced by a regular file" % (path, odd))
-    dropin_mode, unit_own = env.modes(props) if unit_found else ("off", "off")
-    env_now = dropin_mode if dropin_mode != "off" else unit_own
-    sources = {"file": file_mode, "env": env_now}
-    decision = ks.plan(requested, method, sources, p["force"])
-    for warning in decision["warnings"]:
-        module.warn(warning)
-    kept = decision["target"] != requested  # a relaxation that was refused
 
-    if method == "file":
-        write = decision["write"] or (odd is not None and decision["target"] != "off")
-        after = dict(sources, file=decision["target"])
-    else:
-        # what we own is the drop-in: it holds the target, or is absent for off
-        desired = dropin_mode if kept else decision["target"]
-        write = desired != dropin_mode
-        after = dict(sources, env=desired if desired != "off" else unit_own)
-        if requested == "off" and unit_own != "off":
-            module.warn("the unit's own files set %s=%s, which stays in force: remove it there" % (ks.ENV_VAR, unit_own))
-    written = time.time()
-    if write and not module.check_mode:
-        if method == "file" and decision["target"] == "off":
-            remove_kill_file(path)
-        elif method == "file":
-            write_kill_file(path, ks.file_content(decision["target"]))
+
+class KillSwitchRun:
+    """One run of the module, in steps: resolve what to act on, read the sources, decide, act, verify, report."""
+
+    def __init__(self, module):
+        self.started = time.time()
+        self.module = module
+        self.p = module.params
+        self.method, self.requested = self.p["method"], self.p["mode"]
+        self.desired = None  # method=env: what our drop-in is to hold
+
+    def resolve(self):
+        """The manager, the kill file and the unit whose environment is read (and, for method=env, changed)."""
+        p, method = self.p, self.method
+        self.target = resolve_target(p)
+        self.path, self.path_source = resolve_kill_file(self.module, self.target, p)
+        if method == "file":
+            check_kill_path(self.path)
+        self.env = EnvSource(self.module, self.target, p["unit"]) if self.target is not None else None
+        self.props = self.env.read_props() if self.env is not None else None
+        if self.props is None and method == "env":
+            raise KillSwitchError(self.env.error)
+        self.unit_found = self.props is not None and self.props.get("LoadState") not in ("not-found", "", None)
+        if method == "env" and not self.unit_found:
+            raise KillSwitchError("unit %s not found in the %s manager: check unit, scope and user" % (self.env.unit, self.env.manager()))
+
+    def read_sources(self):
+        """The mode each source sets now: the kill file, and the unit's environment (our drop-in, else its own)."""
+        content, self.odd = read_kill_file(self.path, kill_file_owners(self.target))
+        file_mode = ks.file_mode(content)
+        if self.odd:
+            self.module.warn("%s is %s, not a kill file the trader can rely on: it is replaced by a regular file" % (self.path, self.odd))
+        self.dropin_mode, self.unit_own = self.env.modes(self.props) if self.unit_found else ("off", "off")
+        env_now = self.dropin_mode if self.dropin_mode != "off" else self.unit_own
+        self.sources = {"file": file_mode, "env": env_now}
+
+    def decide(self):
+        """What is to be written (self.write) and what the sources will say after it (self.after)."""
+        requested, method = self.requested, self.method
+        decision = ks.plan(requested, method, self.sources, self.p["force"])
+        for warning in decision["warnings"]:
+            self.module.warn(warning)
+        self.target_mode = decision["target"]
+        kept = decision["target"] != requested  # a relaxation that was refused
+        if method == "file":
+            self.write = decision["write"] or (self.odd is not None and decision["target"] != "off")
+            self.after = dict(self.sources, file=decision["target"])
         else:
-            env.apply(desired)
-    # the running process keeps what it read at start: our change (a file, a drop-in) does not alter it
-    running = env.running_mode(props) if unit_found else None
-    if running is not None:
-        after["env_running"] = running
-    effective = ks.in_force(after["file"], ks.most_restrictive(after["env"], running))
-    previous = ks.in_force(sources["file"], ks.most_restrictive(sources["env"], running))
-    result = dict(
-        changed=write,
-        previous_mode=previous,
-        mode=after[method],
-        effective_mode=effective,
-        sources=after,
-        restart_required=write and method == "env",
-        unit_found=unit_found,
-        started=started,
-        kill_file=path,  # not "path": AnsibleModule.exit_json would add that file's attributes, "mode" among them
-        kill_file_source=path_source,
-    )
-    if module.check_mode:
-        verb = "WOULD_CLEAR" if requested == "off" else "WOULD_ENGAGE"
-        result["status"] = verb if write else "UNCHANGED"
-        result["summary"] = "%s %s (now %s)" % (verb.replace("_", " "), requested, previous) if write else \
-            "%s already in force (%s)" % (effective, ", ".join("%s=%s" % kv for kv in sorted(sources.items())))
-    elif p["verify"] or p["restart"]:
-        verifier = Verifier(module, target, p["units"])
+            # what we own is the drop-in: it holds the target, or is absent for off
+            self.desired = self.dropin_mode if kept else decision["target"]
+            self.write = self.desired != self.dropin_mode
+            self.after = dict(self.sources, env=self.desired if self.desired != "off" else self.unit_own)
+            if requested == "off" and self.unit_own != "off":
+                self.module.warn("the unit's own files set %s=%s, which stays in force: remove it there" % (ks.ENV_VAR, self.unit_own))
+
+    def act(self):
+        """Write the decision (not in check mode); self.written is when, for the proofs to come after it."""
+        self.written = time.time()
+        if not self.write or self.module.check_mode:
+            return
+        if self.method == "file" and self.target_mode == "off":
+            remove_kill_file(self.path)
+        elif self.method == "file":
+            write_kill_file(self.path, ks.file_content(self.target_mode))
+        else:
+            self.env.apply(self.desired)
+
+    def result(self):
+        """The module's result before verification: modes before and after, and what was done."""
+        # the running process keeps what it read at start: our change (a file, a drop-in) does not alter it
+        after, sources = self.after, self.sources
+        running = self.env.running_mode(self.props) if self.unit_found else None
+        if running is not None:
+            after["env_running"] = running
+        self.effective = ks.in_force(after["file"], ks.most_restrictive(after["env"], running))
+        self.previous = ks.in_force(sources["file"], ks.most_restrictive(sources["env"], running))
+        return dict(
+            changed=self.write,
+            previous_mode=self.previous,
+            mode=after[self.method],
+            effective_mode=self.effective,
+            sources=after,
+            restart_required=self.write and self.method == "env",
+            unit_found=self.unit_found,
+            started=self.started,
+            kill_file=self.path,  # not "path": AnsibleModule.exit_json would add that file's attributes, "mode" among them
+            kill_file_source=self.path_source,
+        )
+
+    def report_check_mode(self, result):
+        verb = "WOULD_CLEAR" if self.requested == "off" else "WOULD_ENGAGE"
+        result["status"] = verb if self.write else "UNCHANGED"
+        result["summary"] = "%s %s (now %s)" % (verb.replace("_", " "), self.requested, self.previous) if self.write else \
+            "%s already in force (%s)" % (self.effective, ", ".join("%s=%s" % kv for kv in sorted(self.sources.items())))
+
+    def stale_traders(self, rows):
+        """Running traders that keep the old mode until restarted: all of them for a clear, else those whose
+        environment differs from our drop-in (method=env)."""
+        return [u for u, r in rows.items() if r["running"] and r["reads_kill_switch"]
+                and (self.requested == "off" or (self.method == "env" and ks.env_mode(r["_facts"].env_value) != self.desired))]
+
+    def verify(self, result):
+        """Restart the traders that need it (restart=true), then wait for each one's proof and judge it."""
+        p = self.p
+        verifier = Verifier(self.module, self.target, p["units"])
         rows = verifier.snapshot()
         if p["restart"]:
-            stale = [u for u, r in rows.items() if r["running"] and r["reads_kill_switch"]
-                     and (requested == "off" or (method == "env" and ks.env_mode(r["_facts"].env_value) != desired))]
+            stale = self.stale_traders(rows)
             if stale:
                 verifier.restart(stale)
                 rows = verifier.snapshot()
                 result["restarted"] = stale
-                if unit_found and env.unit in stale:  # the new process read the sources afresh: its mode, not the old one's
-                    props = env.read_props() or props
-                    running = env.running_mode(props)
-                    after.pop("env_running", None)
-                    if running is not None:
-                        after["env_running"] = running
-                    effective = ks.in_force(after["file"], ks.most_restrictive(after["env"], running))
-                    result.update(effective_mode=effective, sources=after)
-        proofs = verifier.wait(rows, written, p["verify_timeout"] if p["verify"] else 0, p["heartbeat_pattern"], p["proof_pattern"])
-        judge(rows, proofs, requested, path, written)
-        result["status"], result["summary"] = host_status(rows, requested)
+                if self.unit_found and self.env.unit in stale:
+                    self.reread_after_restart(result)
+        proofs = verifier.wait(rows, self.written, p["verify_timeout"] if p["verify"] else 0, p["heartbeat_pattern"], p["proof_pattern"])
+        judge(rows, proofs, self.requested, self.path, self.written)
+        result["status"], result["summary"] = host_status(rows, self.requested)
         result["traders"] = [dict((k, v) for k, v in rows[u].items() if not k.startswith("_")) for u in verifier.units]
-    else:
-        result["status"] = ("CLEARED" if requested == "off" else "ENGAGED") if write else "UNCHANGED"
-        result["summary"] = "%s in force by the sources (not verified)" % effective
-    if module._diff:
-        result["diff"] = dict(
-            before="file: %s\nenv: %s\n" % (sources["file"], sources["env"]),
-            after="file: %s\nenv: %s\n" % (after["file"], after["env"]),
+
+    def reread_after_restart(self, result):
+        """The restarted process read the sources afresh: report its mode, not the old process's (found against
+        the real engine: a clear after an env halt_all said 'CLEARED halt_all')."""
+        self.props = self.env.read_props() or self.props
+        running = self.env.running_mode(self.props)
+        self.after.pop("env_running", None)
+        if running is not None:
+            self.after["env_running"] = running
+        self.effective = ks.in_force(self.after["file"], ks.most_restrictive(self.after["env"], running))
+        result.update(effective_mode=self.effective, sources=self.after)
+
+    def report_unverified(self, result):
+        result["status"] = ("CLEARED" if self.requested == "off" else "ENGAGED") if self.write else "UNCHANGED"
+        result["summary"] = "%s in force by the sources (not verified)" % self.effective
+
+    def diff(self):
+        return dict(
+            before="file: %s\nenv: %s\n" % (self.sources["file"], self.sources["env"]),
+            after="file: %s\nenv: %s\n" % (self.after["file"], self.after["env"]),
             before_header="kill switch",
             after_header="kill switch",
         )
-    if p["audit_log"] and p["reason"] and not module.check_mode:
+
+    def audit(self, status):
+        p = self.p
         audit(p["audit_log"], dict(
             time=datetime.datetime.now(datetime.timezone.utc).isoformat(), host=socket.gethostname(), user=getpass.getuser(),
-            method=method, mode=requested, previous_mode=previous, effective_mode=effective, changed=write,
-            reason=p["reason"], status=result["status"]))
+            method=self.method, mode=self.requested, previous_mode=self.previous, effective_mode=self.effective, changed=self.write,
+            reason=p["reason"], status=status))
+
+
+def run(module):
+    r = KillSwitchRun(module)
+    p = module.params
+    check_request(p)
+    r.resolve()
+    r.read_sources()
+    r.decide()
+    r.act()
+    result = r.result()
+    if module.check_mode:
+        r.report_check_mode(result)
+    elif p["verify"] or p["restart"]:
+        r.verify(result)
+    else:
+        r.report_unverified(result)
+    if module._diff:
+        result["diff"] = r.diff()
+    if p["audit_log"] and p["reason"] and not module.check_mode:
+        r.audit(result["status"])
     return result
 
 

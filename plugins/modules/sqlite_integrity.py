@@ -3,10 +3,6 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: sqlite_integrity
 short_description: Read-only PRAGMA integrity_check of SQLite databases

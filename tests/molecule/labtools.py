@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 ENV = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
 
 
-def adhoc(pattern, module, args, *, user=None, check=False, diff=False):
+# PLR0913: mirrors the ansible CLI (-m, -a, --become-user, --check, --diff)
+def adhoc(pattern, module, args, *, user=None, check=False, diff=False):  # noqa: PLR0913
     """ansible PATTERN -m MODULE -a ARGS; returns {host: result} (each host's JSON, by the tree callback)."""
     argv = ["ansible", pattern, "-i", str(Path(INVENTORY).parent), "-m", module, "-a", json.dumps(args)]
     argv += ["-e", "ansible_user=%s" % user] if user else []

@@ -96,7 +96,8 @@ def heartbeats(host, unit, since, pid=None):
     return beats
 
 
-def wait_heartbeat(host, unit, since, *, pid=None, sha=None, after=None, timeout=30):
+# noqa below: the filters of one journal search, all keyword-only
+def wait_heartbeat(host, unit, since, *, pid=None, sha=None, after=None, timeout=30):  # noqa: PLR0913
     deadline = time.time() + timeout
     while time.time() < deadline:
         for beat in heartbeats(host, unit, since, pid):

@@ -34,7 +34,7 @@ def test_an_unreachable_host_is_named_so_not_unprotected():
 
 def test_a_flow_can_say_what_a_host_without_outcome_means():
     out = fleet.fleet_summary(["h1", "h2"], [dict(status="ROLLED_BACK", summary="x"), {}], ["ROLLED_BACK"],
-                        "NOT DONE: not attempted, the run stopped at an earlier host")
+                              "NOT DONE: not attempted, the run stopped at an earlier host")
     assert out["lines"][1].split()[:3] == ["h2", "NOT", "DONE"] and "not attempted" in out["lines"][1]
     assert out["failed"] == ["h2"]
 

@@ -14,13 +14,18 @@ NOW = int(datetime.datetime(2026, 11, 21, 15, 7, 30, 250000, tzinfo=UTC).timesta
 FIXED = [(name, ms) for name, ms in cd.INTERVALS.items() if ms]
 
 
+def open_bar(now, interval):
+    """Open time of the bar that should be open (forming) at now."""
+    return cd.bar_start(cd.bar_index(now, interval), interval)
+
+
 def ms(*args):
     return int(datetime.datetime(*args, tzinfo=UTC).timestamp() * 1000)
 
 
 @pytest.mark.parametrize(("interval", "length"), FIXED)
 def test_open_bar_of_every_fixed_interval(interval, length):
-    start = cd.open_bar(NOW, interval)
+    start = open_bar(NOW, interval)
     assert start % length == 0 and start <= NOW < start + length
     assert cd.aligned(start, interval) and not cd.aligned(start + 1, interval)
     assert cd.expected_close(start, interval) == start + length - 1
@@ -28,17 +33,17 @@ def test_open_bar_of_every_fixed_interval(interval, length):
 
 
 def test_known_open_bars():
-    assert cd.open_bar(NOW, "1m") == ms(2026, 11, 21, 15, 7)
-    assert cd.open_bar(NOW, "3m") == ms(2026, 11, 21, 15, 6)
-    assert cd.open_bar(NOW, "5m") == ms(2026, 11, 21, 15, 5)
-    assert cd.open_bar(NOW, "15m") == ms(2026, 11, 21, 15, 0)
-    assert cd.open_bar(NOW, "4h") == ms(2026, 11, 21, 12, 0)
-    assert cd.open_bar(NOW, "1d") == ms(2026, 11, 21)
-    assert cd.open_bar(NOW, "1w") == ms(2026, 11, 19)  # epoch-aligned weeks start on Thursday
+    assert open_bar(NOW, "1m") == ms(2026, 11, 21, 15, 7)
+    assert open_bar(NOW, "3m") == ms(2026, 11, 21, 15, 6)
+    assert open_bar(NOW, "5m") == ms(2026, 11, 21, 15, 5)
+    assert open_bar(NOW, "15m") == ms(2026, 11, 21, 15, 0)
+    assert open_bar(NOW, "4h") == ms(2026, 11, 21, 12, 0)
+    assert open_bar(NOW, "1d") == ms(2026, 11, 21)
+    assert open_bar(NOW, "1w") == ms(2026, 11, 19)  # epoch-aligned weeks start on Thursday
 
 
 def test_calendar_month():
-    assert cd.open_bar(NOW, "1M") == ms(2026, 11, 1)
+    assert open_bar(NOW, "1M") == ms(2026, 11, 1)
     assert cd.expected_close(ms(2026, 11, 1), "1M") == ms(2026, 12, 1) - 1
     assert cd.expected_close(ms(2024, 2, 1), "1M") == ms(2024, 3, 1) - 1  # leap February
     assert cd.bars_behind(ms(2026, 8, 1), NOW, "1M") == 3
@@ -52,11 +57,11 @@ def test_unknown_interval():
 
 @pytest.mark.parametrize(("interval", "length"), FIXED)
 def test_bars_behind_of_every_interval(interval, length):
-    open_bar = cd.open_bar(NOW, interval)
-    assert cd.bars_behind(open_bar, NOW, interval) == 0  # the forming bar is written
-    assert cd.bars_behind(open_bar - length, NOW, interval) == 1  # only the last closed bar
-    assert cd.bars_behind(open_bar - 7 * length, NOW, interval) == 7
-    assert cd.bars_behind(open_bar + length, NOW, interval) == 0  # a bar after now is never "ahead"
+    start = open_bar(NOW, interval)
+    assert cd.bars_behind(start, NOW, interval) == 0  # the forming bar is written
+    assert cd.bars_behind(start - length, NOW, interval) == 1  # only the last closed bar
+    assert cd.bars_behind(start - 7 * length, NOW, interval) == 7
+    assert cd.bars_behind(start + length, NOW, interval) == 0  # a bar after now is never "ahead"
     assert cd.bars_behind(None, NOW, interval) is None
 
 
@@ -92,7 +97,8 @@ def window(interval, hours=24):
     return [cd.bar_start(i, interval) for i in range(first, cd.bar_index(NOW, interval) + 1)], length
 
 
-def report(interval, times, *, earliest=None, latest=None, hours=24, max_behind=2):
+# PLR0913: keyword-only test options with defaults
+def report(interval, times, *, earliest=None, latest=None, hours=24, max_behind=2):  # noqa: PLR0913
     return cd.series_report("BTC", interval, times, earliest=times[0] if earliest is None and times else earliest,
                             latest=times[-1] if latest is None and times else latest, now=NOW, lookback_ms=hours * cd.HOUR,
                             max_bars_behind=max_behind)
@@ -137,10 +143,10 @@ def test_empty_series():
 
 
 def test_symbol_with_one_bar():
-    open_bar = cd.open_bar(NOW, "15m")
-    r = report("15m", [open_bar])
-    assert (r["earliest"], r["latest"], r["bars_behind"], r["stale"], r["gaps"]) == (open_bar, open_bar, 0, False, [])
-    old = open_bar - 30 * cd.INTERVALS["15m"]
+    forming = open_bar(NOW, "15m")
+    r = report("15m", [forming])
+    assert (r["earliest"], r["latest"], r["bars_behind"], r["stale"], r["gaps"]) == (forming, forming, 0, False, [])
+    old = forming - 30 * cd.INTERVALS["15m"]
     r = report("15m", [old])
     assert (r["bars_behind"], r["stale"], r["gaps"]) == (30, True, [])
 

@@ -72,12 +72,11 @@ def test_non_mapping_top_level_is_the_whole_document(old, new, keys):
 ])
 def test_restart_matches_parent_and_child_keys(changed, matches):
     assert cr.restart_matches(changed, ["engine.interval"]) == matches
-    assert cr.restart_required(changed, ["engine.interval"]) == bool(matches)
 
 
 def test_no_restart_keys_never_require_a_restart():
-    assert not cr.restart_required(["engine.interval", ""], [])
-    assert not cr.restart_required(["engine.interval"], None)
+    assert cr.restart_matches(["engine.interval", ""], []) == []
+    assert cr.restart_matches(["engine.interval"], None) == []
 
 
 def test_parse_history():

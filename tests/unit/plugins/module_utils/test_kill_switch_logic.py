@@ -46,12 +46,6 @@ def test_dropin_round_trip():
         ks.render_dropin("off")
 
 
-def test_env_from_systemctl_show():
-    assert ks.env_from_show('FOO=1 "AI_QUANT_KILL_SWITCH=close_only" BAR=x') == "close_only"
-    assert ks.env_from_show("AI_QUANT_KILL_SWITCH=close_only AI_QUANT_KILL_SWITCH=halt_all") == "halt_all"  # last wins
-    assert ks.env_from_show("") == "off"
-
-
 def test_engage_writes_when_the_source_differs():
     p = ks.plan("close_only", "file", {"file": "off", "env": "off"})
     assert (p["write"], p["target"], p["previous_mode"], p["effective_mode"], p["warnings"]) == (True, "close_only", "off", "close_only", [])

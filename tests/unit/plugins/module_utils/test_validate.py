@@ -1,7 +1,6 @@
 """module_utils._validate, the checks every module runs on its options before it reads or changes anything."""
 
 import json
-import os
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
@@ -66,46 +65,3 @@ def test_check_fails_the_task_with_the_first_bad_option(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["failed"] and not result["changed"]
     assert result["msg"] == "timeout must be a finite number from 0 to 3600 (seconds), not nan"
-
-
-@pytest.fixture
-def sticky_dir(tmp_path):
-    """/tmp's shape: a world-writable sticky directory, holding a file of root's; reachable by uid 65534."""
-    os.chmod(tmp_path, 0o755)
-    os.chmod(tmp_path.parent, 0o755)
-    os.chmod(tmp_path.parent.parent, 0o755)
-    sticky = tmp_path / "tmp"
-    sticky.mkdir()
-    os.chmod(sticky, 0o1777)
-    kill = sticky / "ai-quant-kill"
-    kill.write_bytes(b"close_only\n")
-    return sticky
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="switches to uid 65534, which needs root")
-def test_a_foreign_file_when_not_root_is_a_clear_problem_not_an_exception(sticky_dir):
-    """Finding 11 of issue 11: as uid 65534, Ansible's atomic_move over root's file in a sticky directory raises a bare
-    Exception; foreign_file_problem() says why beforehand, naming both uids and the way out."""
-    kill = str(sticky_dir / "ai-quant-kill")
-    with patch_module_args({}):
-        module = AnsibleModule(argument_spec={})
-    os.setegid(65534)
-    os.seteuid(65534)
-    try:
-        problem = v.foreign_file_problem(kill)
-        tmp = str(sticky_dir / ".new")
-        with open(tmp, "wb") as f:
-            f.write(b"halt_all\n")
-        with pytest.raises(Exception) as info:  # what a module gets without the check
-            module.atomic_move(tmp, kill)
-        mine = v.foreign_file_problem(tmp)
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
-    assert type(info.value) is Exception  # pylint: disable=unidiomatic-typecheck
-    assert problem == ("%s belongs to uid 0 and this task runs as uid 65534, not root: the sticky directory %s lets only its owner "
-                       "replace or remove it. Run the task as uid 0 or as root (become)" % (kill, sticky_dir))
-    assert mine is None  # its own file
-    assert v.foreign_file_problem(kill) is None  # as root
-    assert v.foreign_file_problem(str(sticky_dir / "missing")) is None
-    assert (sticky_dir / "ai-quant-kill").read_bytes() == b"close_only\n"

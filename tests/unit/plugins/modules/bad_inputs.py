@@ -44,7 +44,8 @@ SECONDS = 10.0  # a guard against hangs and endless loops (nan timeouts), not a 
 
 
 class Case(object):
-    def __init__(self, module, title, args, words, *, xfail=None, euid=None):
+    # PLR0913: keyword-only case options with defaults
+    def __init__(self, module, title, args, words, *, xfail=None, euid=None):  # noqa: PLR0913
         self.module, self.title, self.args, self.words, self.xfail, self.euid = module, title, args, words, xfail, euid
 
     @property

@@ -34,7 +34,8 @@ def snapshot(directory):
     return out
 
 
-def candle_db(path, *, symbols=("BTC", "ETH"), bars=600, skip=(), pk=True, wal=True, extra=()):
+# PLR0913: keyword-only fixture options with defaults
+def candle_db(path, *, symbols=("BTC", "ETH"), bars=600, skip=(), pk=True, wal=True, extra=()):  # noqa: PLR0913
     conn = sqlite3.connect(str(path))
     if wal:
         conn.execute("PRAGMA journal_mode=WAL")
