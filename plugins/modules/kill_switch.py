@@ -379,7 +379,8 @@ class EnvSource:
     def read_props(self):
         """One `systemctl show` for all this module needs of the unit; None when its manager cannot be reached."""
         try:
-            return _units.show(self.module, self.target, [self.unit], ("LoadState", "FragmentPath", "DropInPaths", "MainPID"))[self.unit]
+            return _units.show(self.module, self.target, [self.unit],
+                               ("LoadState", "FragmentPath", "DropInPaths", "MainPID", "EnvironmentFiles"))[self.unit]
         except _units.UnitsError as e:
             self.error = "cannot reach the %s manager to read %s: %s" % (self.manager(), self.unit, to_native(e))
             return None
@@ -691,6 +692,23 @@ def check_kill_path(path):
             "as uid %d: run the kill as root (become)" % (path, _safefile.owner_name(st.st_uid), directory, euid))
 
 
+def env_files_values(props):
+    """{name: value} the unit's EnvironmentFiles set, in systemd's order (a later file wins), each read without
+    following another user's links or blocking; a file that cannot be read safely is skipped."""
+    values = {}
+    for entry in props.get("EnvironmentFiles", "").split("\n"):
+        path = entry.split(" (")[0].strip()
+        if not path:
+            continue
+        try:
+            content, odd, _st = _safefile.read_path(path)
+        except (OSError, _safefile.UnsafePathError):
+            continue
+        if content is not None and not odd:
+            values.update(_trader.parse_env_assignments(content.decode("utf-8", "replace")))
+    return values
+
+
 def unit_kill_files(module, target, units):
     """{unit: AI_QUANT_KILL_SWITCH_FILE} as systemd would start each unit: Environment=, then its EnvironmentFiles
     (which override it); units that set none are left out."""
@@ -698,16 +716,7 @@ def unit_kill_files(module, target, units):
     found = {}
     for unit in units:
         values = _trader.parse_env_assignments(props[unit].get("Environment", ""))
-        for entry in props[unit].get("EnvironmentFiles", "").split("\n"):
-            path = entry.split(" (")[0].strip()
-            if not path:
-                continue
-            try:
-                content, odd, _st = _safefile.read_path(path)
-            except (OSError, _safefile.UnsafePathError):
-                content, odd = None, True
-            if content is not None and not odd:
-                values.update(_trader.parse_env_assignments(content.decode("utf-8", "replace")))
+        values.update(env_files_values(props[unit]))
         if values.get(_trader.ENV_KILL_FILE, "").strip():
             found[unit] = values[_trader.ENV_KILL_FILE].strip()
     return found
@@ -817,6 +826,13 @@ class KillSwitchRun:
             self.after = dict(self.sources, env=self.desired if self.desired != "off" else self.unit_own)
             if requested == "off" and self.unit_own != "off":
                 self.module.warn("the unit's own files set %s=%s, which stays in force: remove it there" % (ks.ENV_VAR, self.unit_own))
+            overriding = env_files_values(self.props) if self.unit_found else {}
+            if ks.ENV_VAR in overriding and requested != "off":
+                # systemd applies EnvironmentFile= after Environment=: the shipped ai-quant-live.env.example sets 0
+                self.module.warn(
+                    "an EnvironmentFile of %s sets %s=%s, which overrides our drop-in's Environment=: the restarted trader "
+                    "runs with %s. Remove it from that file, or engage with method=file" % (
+                        self.env.unit, ks.ENV_VAR, overriding[ks.ENV_VAR], ks.env_mode(overriding[ks.ENV_VAR])))
 
     def act(self):
         """Write the decision (not in check mode); self.written is when, for the proofs to come after it."""

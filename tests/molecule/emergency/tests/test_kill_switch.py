@@ -170,6 +170,27 @@ def test_a_trader_polling_another_file_is_named(host, clean_kill_state):
         host.run(f"systemctl --user -M trader@ daemon-reload && systemctl --user -M trader@ restart {LIVE}")
 
 
+def test_an_env_file_that_sets_the_switch_beats_the_dropin_and_is_named(host, clean_kill_state):
+    """The shipped ai-quant-live.env.example sets AI_QUANT_KILL_SWITCH=0, and EnvironmentFile= overrides the drop-in's
+    Environment=: the env method warns before it restarts, and never calls the host PROTECTED."""
+    if not is_live(host):
+        return
+    other = f"/home/trader/.config/systemd/user/{LIVE}.service.d/60-lab-live-env.conf"
+    env_file = "/home/trader/.config/lab-live.env"
+    host.run_expect([0], f"printf 'AI_QUANT_KILL_SWITCH=0\\n' > {env_file}")
+    host.run_expect([0], f"install -D -o trader -g trader -m 0644 /dev/null {other}")
+    host.run_expect([0], f"printf '[Service]\\nEnvironmentFile={env_file}\\n' > {other}")
+    try:
+        host.run_expect([0], "systemctl --user -M trader@ daemon-reload")
+        result = ks(host, mode="close_only", method="env", units=[LIVE], restart=True, verify=True, verify_timeout=5)
+        assert result["status"] == "UNPROTECTED", result
+        assert any("sets AI_QUANT_KILL_SWITCH=0, which overrides our drop-in" in str(w) for w in result["warnings"])
+        assert "AI_QUANT_KILL_SWITCH=0" in environ(host, main_pid(host, LIVE))  # what the restarted trader really got
+    finally:
+        host.run(f"rm -f {other} {env_file}")
+        host.run(f"systemctl --user -M trader@ daemon-reload && systemctl --user -M trader@ restart {LIVE}")
+
+
 def test_bad_input_fails_and_changes_nothing(host, clean_kill_state):
     missing_unit = ks(host, mode="halt_all", method="env", unit="no-such-unit")
     assert missing_unit["_rc"] != 0 and "not found" in missing_unit["msg"]
