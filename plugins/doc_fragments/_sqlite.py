@@ -37,8 +37,8 @@ notes:
     check. If a writer opens the file during such a read, or opens it, commits and exits (the file's inode, size,
     mtime, header change counter or C(-wal) file moved), the read is done again in normal read-only mode.
   - A verdict of corruption (SQLite's C(database disk image is malformed), a failed integrity check) never rests on an
-    immutable read alone; it is confirmed in normal read-only mode, which may leave the C(-wal) and C(-shm) files
-    SQLite needs for that.
+    immutable read alone; it is confirmed in normal read-only mode. While no process has the database open, that
+    read runs on a private copy of its bytes (made and checked unchanged), so nothing is left beside the database.
   - A missing, unreadable, corrupt or non-SQLite file, a missing table and a wrong schema are problems of that
     database, never a crash of the module; a row whose numeric column holds TEXT or BLOB is a problem of its symbol.
   - Every numeric option is checked before any file is opened; C(nan), C(inf) and values out of the documented range

@@ -10,7 +10,8 @@ A check must never lock, change or litter a live database:
   otherwise create ``-wal`` and ``-shm`` files (owned by whoever runs the check) and leave them behind;
 - if a writer appears, or comes and goes, while such a read runs (the file's fingerprint moved), and whenever such a
   read fails or finds the database damaged, the read is done again in ordinary read-only mode, so no verdict of
-  corruption ever rests on an immutable read alone;
+  corruption ever rests on an immutable read alone; while no process has the database open, that read runs on a
+  private copy of its bytes, so it leaves nothing beside the database either;
 - a busy timeout lets it wait for a writer's commit instead of failing at once.
 Everything that can go wrong with one file is raised as DatabaseError, which the modules report as a problem of that
 database instead of crashing.
@@ -21,7 +22,9 @@ import datetime
 import glob
 import math
 import os
+import shutil
 import sqlite3
+import tempfile
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
@@ -189,9 +192,9 @@ class ReadOnly:
         self.facts = file_facts(path)
         self.method = None
 
-    def _open(self, immutable):
+    def _open(self, immutable, path=None):
         try:
-            conn = sqlite3.connect(_uri(self.path, immutable), uri=True, timeout=self.timeout, isolation_level=None)
+            conn = sqlite3.connect(_uri(path or self.path, immutable), uri=True, timeout=self.timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise DatabaseError("cannot open it read-only: %s" % _describe(exc)) from None
         try:
@@ -202,8 +205,8 @@ class ReadOnly:
         self.method = "immutable" if immutable else "read-only"
         return conn
 
-    def _run(self, fn, immutable):
-        conn = self._open(immutable)
+    def _run(self, fn, immutable, path=None):
+        conn = self._open(immutable, path)
         try:
             # One read transaction: every query of fn sees the same snapshot, even while the sidecar writes.
             conn.execute("BEGIN")
@@ -239,11 +242,32 @@ class ReadOnly:
 
     def _confirm(self, fn, immutable_error):
         try:
-            return self._run(fn, False)
+            if os.path.exists(self.path + "-wal"):
+                return self._run(fn, False)  # a writer has it open: its -wal and -shm are there already
+            return self._confirm_on_copy(fn)
         except DatabaseError as exc:
             if immutable_error is None or str(exc) == str(immutable_error):
                 raise
             raise DatabaseError("%s (immutable read: %s)" % (exc, immutable_error)) from None
+
+
+    def _confirm_on_copy(self, fn):
+        """The read-only confirmation of a database no process has open. Opened in place, SQLite would create -wal and
+        -shm files beside it and leave them (a check must not litter the bot's directories): with no -wal file, the
+        main file holds the whole database, so its bytes are copied, unchanged across the copy, into a private
+        directory and read there in ordinary read-only mode. A writer that turns up meanwhile gets the read in place."""
+        before = fingerprint(self.path)
+        with tempfile.TemporaryDirectory(prefix="quantops-sqlite-") as tmp:
+            copy_path = os.path.join(tmp, "db")
+            try:
+                shutil.copyfile(self.path, copy_path)
+            except OSError as exc:
+                raise DatabaseError("cannot read it: %s" % exc) from None
+            if fingerprint(self.path) != before or os.path.exists(self.path + "-wal"):
+                return self._run(fn, False)
+            result = self._run(fn, False, copy_path)
+        self.method = "read-only"
+        return result
 
 
 def fingerprint(path: str) -> Tuple[Any, ...]:

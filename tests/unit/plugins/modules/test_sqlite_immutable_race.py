@@ -128,6 +128,8 @@ def test_real_corruption_is_still_reported_after_the_read_only_confirmation(tmp_
     data = bytearray(path.read_bytes())
     data[100:4096] = b"\xa5" * (4096 - 100)  # the schema page
     path.write_bytes(bytes(data))
+    before = sorted(os.listdir(tmp_path))
     result = run(capsys, candle_db_info, paths=[str(path)], now=NOW)
     error = result["databases"][0]["error"]
     assert error and ("corrupt" in error or "not an SQLite database" in error) and not result["healthy"]
+    assert sorted(os.listdir(tmp_path)) == before  # confirmed on a private copy: no -wal, no -shm left beside it
