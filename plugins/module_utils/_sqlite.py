@@ -250,7 +250,6 @@ class ReadOnly:
                 raise
             raise DatabaseError("%s (immutable read: %s)" % (exc, immutable_error)) from None
 
-
     def _confirm_on_copy(self, fn):
         """The read-only confirmation of a database no process has open. Opened in place, SQLite would create -wal and
         -shm files beside it and leave them (a check must not litter the bot's directories): with no -wal file, the
