@@ -116,6 +116,14 @@ def open_dir(path: str, create: Optional[Tuple[int, int, int]] = None) -> int:
         raise
 
 
+def open_dir_if_exists(path: str) -> Optional[int]:
+    """open_dir(path), or None when the directory (or one on the way) does not exist."""
+    try:
+        return open_dir(path)
+    except FileNotFoundError:
+        return None
+
+
 def _make_dir(parent_fd, name, create, shown):
     uid, gid, mode = create
     try:

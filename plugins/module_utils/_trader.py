@@ -82,9 +82,33 @@ def parse_environ(data: bytes) -> Dict[str, str]:
     return env
 
 
+ENV_FILE_LINE = re.compile(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$')
+
+
+def _unquote(raw: str) -> str:
+    raw = raw.strip()
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+        inner = raw[1:-1]
+        return re.sub(r"\\(.)", r"\1", inner) if raw[0] == '"' else inner
+    return raw
+
+
+def parse_env_file(text: Optional[str]) -> Dict[str, str]:
+    """{name: value} of a systemd EnvironmentFile: one NAME=value per line, the value whole (spaces kept) unless
+    quoted, ``#`` and ``;`` lines skipped, the last assignment wins."""
+    values = {}
+    for line in (text or "").splitlines():
+        if line.lstrip().startswith(("#", ";")):
+            continue
+        m = ENV_FILE_LINE.match(line)
+        if m:
+            values[m.group(1)] = _unquote(m.group(2))
+    return values
+
+
 def parse_env_assignments(text: Optional[str]) -> Dict[str, str]:
-    """{name: value} of systemd environment assignments: an EnvironmentFile's lines, or the ``Environment=``
-    property of ``systemctl show`` (space-separated, shell-quoted); comments skipped, the last one wins."""
+    """{name: value} of the ``Environment=`` property of ``systemctl show``: space-separated, shell-quoted
+    assignments (several lines when the property repeats); comments skipped, the last one wins."""
     values = {}
     for raw in (text or "").splitlines():
         line = raw.strip()

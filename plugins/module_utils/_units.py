@@ -6,7 +6,7 @@ environment, working directory and start time, from /proc."""
 
 import os
 import re
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 
@@ -56,11 +56,16 @@ def parse_show(out: str) -> List[Dict[str, str]]:
     return blocks
 
 
+def systemctl(module: Any, target: Any, *args: str) -> Tuple[int, str, str]:
+    """(rc, stdout, stderr) of systemctl ARGS on the target's manager, with the environment a user's own manager
+    needs; the one way the modules run systemctl."""
+    return module.run_command(target.systemctl(*args), environ_update=target.environ())
+
+
 def show(module: Any, target: Any, units: Iterable[str], properties: Iterable[str] = SHOW_PROPERTIES) -> Dict[str, Dict[str, str]]:
     """{unit: properties} for every unit (full names, as given), in one call to the manager."""
     names = [check_unit_name(u) for u in units]
-    argv = target.systemctl("show", *["-p%s" % p for p in properties]) + ["--"] + names
-    rc, out, err = module.run_command(argv, environ_update=target.environ())
+    rc, out, err = systemctl(module, target, "show", *["-p%s" % p for p in properties], "--", *names)
     if rc != 0:
         raise UnitsError("cannot read %s from the %s manager: %s" % (", ".join(names), manager_name(target), (err or out).strip()))
     blocks = parse_show(out)

@@ -286,13 +286,15 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.quantops.runbooks.plugins.module_utils import _kill_switch as ks
-from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile, _trader, _units
+from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile, _trader, _units, _validate
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal, JournalError, entry_epoch, iso, message_text
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
     SystemdTarget,
     SystemdTargetError,
     systemd_argument_spec,
 )
+
+VERIFY_TIMEOUT = _validate.Range(0, 3600, "seconds")
 
 
 class KillSwitchError(Exception):
@@ -306,13 +308,9 @@ def read_kill_file(path, owners=(0,)):
     than ``owners`` (its owner could delete it and undo the kill) or one the trader cannot read (its content still
     counts, as the trader may read it)."""
     try:
-        dir_fd = _safefile.open_dir(os.path.dirname(path))
-    except FileNotFoundError:
+        content, odd, st = _safefile.read_path(path, 4096)
+    except FileNotFoundError:  # no such directory: no kill file either
         return None, None
-    try:
-        content, odd, st = _safefile.read_file(dir_fd, os.path.basename(path), 4096)
-    finally:
-        os.close(dir_fd)
     if odd == "a directory":
         raise KillSwitchError("%s is a directory, not a kill file: set path to the trader's AI_QUANT_KILL_SWITCH_FILE" % path)
     if odd:
@@ -373,8 +371,6 @@ class EnvSource:
         self.dropin = os.path.join(self.dropin_dir, ks.DROPIN_NAME)
         self.error = None
 
-    def systemctl(self, *args):
-        return self.module.run_command(self.target.systemctl(*args), environ_update=self.target.environ())
 
     def read_props(self):
         """One `systemctl show` for all this module needs of the unit; None when its manager cannot be reached."""
@@ -394,9 +390,8 @@ class EnvSource:
         if pid is None:
             return None
         try:
-            with open("/proc/%d/environ" % pid, "rb") as f:
-                environ = _trader.parse_environ(f.read())
-        except (IOError, OSError):
+            environ = _units.Process(pid).environ
+        except _units.UnitsError:
             return None
         return ks.env_mode(environ[ks.ENV_VAR]) if ks.ENV_VAR in environ else "off"
 
@@ -404,18 +399,13 @@ class EnvSource:
         """(our drop-in's mode, the mode the unit's own files set without it). systemd's last Environment= wins."""
         dropin = "off"
         try:
-            dir_fd = _safefile.open_dir(self.dropin_dir)
-        except FileNotFoundError:
-            dir_fd = None
-        if dir_fd is not None:
-            try:
-                content, odd, _st = _safefile.read_file(dir_fd, ks.DROPIN_NAME)
-            finally:
-                os.close(dir_fd)
-            if odd:
-                self.module.warn("%s is %s, not our drop-in: it is replaced" % (self.dropin, odd))
-            elif content is not None:
-                dropin = ks.parse_dropin(content.decode("utf-8", "replace"))
+            content, odd, _st = _safefile.read_path(self.dropin)
+        except FileNotFoundError:  # no drop-in directory
+            content, odd = None, None
+        if odd:
+            self.module.warn("%s is %s, not our drop-in: it is replaced" % (self.dropin, odd))
+        elif content is not None:
+            dropin = ks.parse_dropin(content.decode("utf-8", "replace"))
         # the unit's files in systemd's order (`systemctl cat` does not work across -M)
         own = "off"
         for path in [props.get("FragmentPath", "")] + props.get("DropInPaths", "").split():
@@ -435,9 +425,8 @@ class EnvSource:
         """systemd reads every drop-in at daemon-reload and blocks for good on a FIFO (the manager then answers
         nothing, so no later kill or check works). A non-regular file at our drop-in's name, in any unit's drop-in
         directory, is removed; one anywhere else in the unit directory is refused before anything changes."""
-        try:
-            unit_fd = _safefile.open_dir(self.target.unit_dir())
-        except FileNotFoundError:
+        unit_fd = _safefile.open_dir_if_exists(self.target.unit_dir())
+        if unit_fd is None:
             return
         hazards = []
         try:
@@ -486,10 +475,7 @@ class EnvSource:
         links and the ones created are given to the user by descriptor."""
         owner = None if self.target.scope == "system" else (self.target.uid, self.target.gid)
         if mode == "off":
-            try:
-                dir_fd = _safefile.open_dir(self.dropin_dir)
-            except FileNotFoundError:
-                dir_fd = None
+            dir_fd = _safefile.open_dir_if_exists(self.dropin_dir)
             if dir_fd is not None:
                 try:
                     _safefile.remove_file(dir_fd, ks.DROPIN_NAME)
@@ -512,7 +498,7 @@ class EnvSource:
                 _safefile.write_file(dir_fd, ks.DROPIN_NAME, ks.render_dropin(mode).encode("ascii"), 0o644, owner)
             finally:
                 os.close(dir_fd)
-        rc, out, err = self.systemctl("daemon-reload")
+        rc, out, err = _units.systemctl(self.module, self.target, "daemon-reload")
         if rc != 0:
             raise KillSwitchError("daemon-reload of the %s manager failed: %s" % (self.manager(), (err or out).strip()))
 
@@ -549,8 +535,7 @@ class Verifier:
 
     def restart(self, units):
         for unit in units:
-            rc, out, err = self.module.run_command(self.target.systemctl("restart", "--", unit),
-                                                   environ_update=self.target.environ())
+            rc, out, err = _units.systemctl(self.module, self.target, "restart", "--", unit)
             if rc != 0:
                 raise KillSwitchError("restart of %s failed: %s" % (unit, (err or out).strip()))
 
@@ -658,8 +643,7 @@ def check_request(p):
             raise KillSwitchError("the audit log's directory %s does not exist" % os.path.dirname(p["audit_log"])) from None
         if odd:
             raise KillSwitchError("the audit log %s is %s: give a regular file (or a new name)" % (p["audit_log"], odd))
-    if p["verify_timeout"] != p["verify_timeout"] or not 0 <= p["verify_timeout"] <= 3600:
-        raise KillSwitchError("verify_timeout is seconds between 0 and 3600, not %r" % p["verify_timeout"])
+    _validate.number("verify_timeout", p["verify_timeout"], VERIFY_TIMEOUT)
     for pattern in (p["heartbeat_pattern"], p["proof_pattern"]):
         try:
             re.compile(pattern or "")
@@ -705,7 +689,7 @@ def env_files_values(props):
         except (OSError, _safefile.UnsafePathError):
             continue
         if content is not None and not odd:
-            values.update(_trader.parse_env_assignments(content.decode("utf-8", "replace")))
+            values.update(_trader.parse_env_file(content.decode("utf-8", "replace")))
     return values
 
 

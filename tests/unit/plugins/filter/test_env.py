@@ -1,6 +1,7 @@
 """env_names_diff: names only, never a value."""
 
-from ansible_collections.quantops.runbooks.plugins.filter.env import env_names_diff, parse_env
+from ansible_collections.quantops.runbooks.plugins.filter.env import env_names_diff
+from ansible_collections.quantops.runbooks.plugins.module_utils._trader import parse_env_file
 
 
 def test_names_added_removed_and_changed_without_values():
@@ -15,4 +16,10 @@ def test_a_missing_file_adds_everything():
 
 
 def test_parse_skips_comments_and_reads_plain_values():
-    assert parse_env("#X=1\nexport Y=2\nZ='q'\n") == {"Y": "2", "Z": "q"}
+    assert parse_env_file("#X=1\nexport Y=2\nZ='q'\n") == {"Y": "2", "Z": "q"}
+
+
+def test_an_env_file_value_keeps_its_spaces_unless_quoted():
+    """systemd reads NAME=value lines whole: a kill file path with a space is one value, not two words."""
+    assert parse_env_file('AI_QUANT_KILL_SWITCH_FILE=/run/my kill\n; comment\nB="x \\"y\\""\n') == {
+        "AI_QUANT_KILL_SWITCH_FILE": "/run/my kill", "B": 'x "y"'}
