@@ -371,7 +371,6 @@ class EnvSource:
         self.dropin = os.path.join(self.dropin_dir, ks.DROPIN_NAME)
         self.error = None
 
-
     def read_props(self):
         """One `systemctl show` for all this module needs of the unit; None when its manager cannot be reached."""
         try:
