@@ -4,7 +4,7 @@
 set -euo pipefail
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-APT_PKGS=(git openssh-client systemd-container mmdebstrap iproute2 curl sqlite3 python3-venv)
+APT_PKGS=(git openssh-client systemd-container mmdebstrap iproute2 curl sqlite3 python3-venv shellcheck)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -9,7 +9,7 @@ halt_all when it mentions halt or full; the env value is applied first and the f
 whenever it exists."""
 
 import shlex
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 
@@ -123,3 +123,26 @@ def plan(requested: str, method: str, sources: Dict[str, str], force: bool = Fal
         "sources_after": after,
         "warnings": warnings,
     }
+
+
+def host_status(rows: Dict[str, Dict[str, Any]], requested: str) -> Tuple[str, str]:
+    """The host's status and one line for it, from the judged rows of its trader units (module and fast path)."""
+    killable = [r for r in rows.values() if r["running"] and r["reads_kill_switch"]]
+    clearing = requested == "off"
+    if killable:
+        if all(r["verified"] for r in killable):
+            status = "CLEARED" if clearing else "PROTECTED"
+        else:
+            status = "NOT_CLEARED" if clearing else "UNPROTECTED"
+        parts = []
+        for r in killable:
+            head = "%s (%s, pid %s): %s" % (r["unit"][:-8], r["trader_mode"], r["pid"], r["in_force"])
+            if r["verified"]:
+                parts.append("%s, heartbeat %.2f s after the write" % (head, r["seconds_to_proof"]))
+            else:
+                parts.append("%s, %s" % (head, r["proof"]))
+        return status, " | ".join(parts)
+    paper = [r["unit"][:-8] for r in rows.values() if r["running"]]
+    if paper:
+        return "NO_KILL_SWITCH", "%s: paper mode has no kill switch (stop_units stops it)" % ", ".join(paper)
+    return "NOT_RUNNING", "no trader runs; the switch is read when one starts"

@@ -118,6 +118,23 @@ options:
         logs its kill-switch transitions. A matching line from the same process after the write counts as the
         proof.
     type: str
+  fast:
+    description:
+      - Try the fast path first, which needs no Python on the host. It runs one POSIX C(sh) script over the task's
+        connection (as C(raw) does, with every value quoted), so a host whose Python is broken or whose disk is full
+        can still be stopped. The script engages the kill file and waits on the host for each trader's heartbeat
+        proof. Its rules are the module's: it never relaxes, it writes a temporary file in the same directory and
+        renames it, and it takes its proof from the journal. The controller judges what the script saw with the
+        module's own code.
+      - It takes only the plain case. That means O(method=file), V(close_only) or V(halt_all), O(scope=user) reached
+        as root, no O(force), O(restart) or O(proof_pattern), and the default O(heartbeat_pattern).
+        The kill file is either the one the running live traders poll, in a sticky shared directory of root such as
+        C(/tmp), or a given path in directories only root can change. Whatever is at the path must be a regular file
+        of root or the trader that the trader can read.
+      - In every other case, or when its script does not finish, the fast path has changed nothing. The module then
+        runs in the same task, and RV(fallback) says why.
+    type: bool
+    default: false
 notes:
   - The drop-in is C(50-quantops-kill-switch.conf) in the unit's C(.service.d/) directory. It sets the variable with
     C(Environment=), which overrides the unit's own C(Environment=) lines; a value in an C(EnvironmentFile=) would
@@ -155,6 +172,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+engine:
+  description: Which path engaged the switch, when O(fast=true). V(fast) is the script, V(module) this module.
+  returned: when O(fast=true)
+  type: str
+  sample: fast
+fallback:
+  description: Why the fast path left the work to the module.
+  returned: when O(fast=true) and the module ran
+  type: str
+  sample: "fast path declined: /tmp/ai-quant-kill is symlink: the module replaces it"
 previous_mode:
   description: The effective mode before (the most restrictive of file and env).
   returned: always
@@ -603,28 +630,6 @@ def judge(rows, proofs, requested, path, written):
             row["proof"] = "; ".join(why)
 
 
-def host_status(rows, requested):
-    killable = [r for r in rows.values() if r["running"] and r["reads_kill_switch"]]
-    clearing = requested == "off"
-    if killable:
-        if all(r["verified"] for r in killable):
-            status = "CLEARED" if clearing else "PROTECTED"
-        else:
-            status = "NOT_CLEARED" if clearing else "UNPROTECTED"
-        parts = []
-        for r in killable:
-            head = "%s (%s, pid %s): %s" % (r["unit"][:-8], r["trader_mode"], r["pid"], r["in_force"])
-            if r["verified"]:
-                parts.append("%s, heartbeat %.2f s after the write" % (head, r["seconds_to_proof"]))
-            else:
-                parts.append("%s, %s" % (head, r["proof"]))
-        return status, " | ".join(parts)
-    paper = [r["unit"][:-8] for r in rows.values() if r["running"]]
-    if paper:
-        return "NO_KILL_SWITCH", "%s: paper mode has no kill switch (stop_units stops it)" % ", ".join(paper)
-    return "NOT_RUNNING", "no trader runs; the switch is read when one starts"
-
-
 DEFAULT_KILL_FILE = "/tmp/ai-quant-kill"  # the runbook's; the real trader has none (engine/risk.py: "" = no file)
 
 
@@ -746,8 +751,29 @@ def resolve_kill_file(module, target, p):
     if p["path"] is None:
         path, path_source = resolve_path(module, target, p["units"])
         _safefile.check_path(path, "the traders' AI_QUANT_KILL_SWITCH_FILE")
+        if path != DEFAULT_KILL_FILE:
+            check_trader_named_dir(path, target)
         return path, path_source
     return p["path"], "given"
+
+
+def check_trader_named_dir(path, target):
+    """A path the trader named (its environment, its unit files: all the trader user's to change) is written as root
+    only where the trader could write it itself: a directory of that user, or a shared sticky one such as /tmp. Else a
+    trader could make an emergency stop create /etc/nologin or replace a file of root."""
+    if os.geteuid() != 0 or target is None or target.scope != "user":
+        return
+    directory = os.path.dirname(path)
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        return  # check_kill_path says so
+    if st.st_uid == target.uid or st.st_mode & 0o1002 == 0o1002:
+        return
+    raise KillSwitchError(
+        "the traders name %s as their kill file, in %s, a directory of %s that %s cannot write: refusing to write "
+        "there as root. If it really is the kill file, give it as path (kill_file)" % (
+            path, directory, _safefile.owner_name(st.st_uid), target.user))
 
 
 def kill_file_owners(target):
@@ -878,7 +904,7 @@ class KillSwitchRun:
                     self.reread_after_restart(result)
         proofs = verifier.wait(rows, self.written, p["verify_timeout"] if p["verify"] else 0, p["heartbeat_pattern"], p["proof_pattern"])
         judge(rows, proofs, self.requested, self.path, self.written)
-        result["status"], result["summary"] = host_status(rows, self.requested)
+        result["status"], result["summary"] = ks.host_status(rows, self.requested)
         result["traders"] = [dict((k, v) for k, v in rows[u].items() if not k.startswith("_")) for u in verifier.units]
 
     def reread_after_restart(self, result):
@@ -949,6 +975,7 @@ def main():
         restart=dict(type="bool", default=False),
         heartbeat_pattern=dict(type="str", default=_trader.HEARTBEAT_LOOP),
         proof_pattern=dict(type="str"),
+        fast=dict(type="bool", default=False),
     )
     argument_spec.update(systemd_argument_spec())
     argument_spec["unit"]["no_log"] = False

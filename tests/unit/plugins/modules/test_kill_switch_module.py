@@ -129,11 +129,11 @@ def test_verify_needs_a_loop_begun_after_the_write(tmp_path, monkeypatch):
     kill_switch.judge(rows, proofs, "close_only", str(kill), written)
     row = rows["openclaw-ai-quant-live.service"]
     assert row["verified"] and row["in_force"] == "close_only" and row["seconds_to_proof"] == 2.6
-    assert kill_switch.host_status(rows, "close_only")[0] == "PROTECTED"
+    assert kill_switch.ks.host_status(rows, "close_only")[0] == "PROTECTED"
     # halt_all asked, close_only in the file: not verified, and it says why
     kill_switch.judge(rows, proofs, "halt_all", str(kill), written)
     assert not row["verified"] and "in force: close_only" in row["proof"]
-    assert kill_switch.host_status(rows, "halt_all")[0] == "UNPROTECTED"
+    assert kill_switch.ks.host_status(rows, "halt_all")[0] == "UNPROTECTED"
 
 
 def test_a_trader_polling_another_file_is_named(tmp_path, monkeypatch):
@@ -145,7 +145,7 @@ def test_a_trader_polling_another_file_is_named(tmp_path, monkeypatch):
     verifier = kill_switch.Verifier(host, kill_switch.SystemdTarget("system"), ["openclaw-ai-quant-live"])
     rows = verifier.snapshot()
     kill_switch.judge(rows, {}, "close_only", str(ours), 1000.0)
-    status, summary = kill_switch.host_status(rows, "close_only")
+    status, summary = kill_switch.ks.host_status(rows, "close_only")
     assert status == "UNPROTECTED"
     assert "kill written to %s; the trader polls %s" % (ours, theirs) in summary
 
@@ -156,7 +156,7 @@ def test_paper_traders_have_no_kill_switch(monkeypatch):
     verifier = kill_switch.Verifier(FakeHost({}, []), kill_switch.SystemdTarget("system"), ["openclaw-ai-quant-trader"])
     rows = verifier.snapshot()
     kill_switch.judge(rows, {}, "close_only", "/tmp/ai-quant-kill", 1000.0)
-    assert kill_switch.host_status(rows, "close_only")[0] == "NO_KILL_SWITCH"
+    assert kill_switch.ks.host_status(rows, "close_only")[0] == "NO_KILL_SWITCH"
     assert rows["openclaw-ai-quant-trader.service"]["verified"] is None
 
 
@@ -202,3 +202,15 @@ def test_traders_polling_different_files_are_refused(tmp_path, monkeypatch):
         pid=pid, environ={"AI_QUANT_MODE": "live", "AI_QUANT_KILL_SWITCH_FILE": next(files)}, cwd="/", started=0.0))())
     with pytest.raises(kill_switch.KillSwitchError, match="poll different kill files"):
         kill_switch.resolve_path(FakeHost({}, []), kill_switch.SystemdTarget("system"), ["openclaw-ai-quant-trader", "openclaw-ai-quant-live"])
+
+
+def test_a_path_the_trader_names_is_written_only_where_the_trader_could_write(tmp_path):
+    """A trader's own environment could name /etc/nologin: root must not create it for an emergency stop."""
+    target = type("Target", (), dict(scope="user", uid=4321, user="trader"))()
+    with pytest.raises(kill_switch.KillSwitchError, match=r"in /etc, a directory of root \(uid 0\) that trader cannot write"):
+        kill_switch.check_trader_named_dir("/etc/nologin", target)
+    kill_switch.check_trader_named_dir("/tmp/ai-quant-kill", target)  # shared and sticky
+    own = tmp_path / "run"
+    own.mkdir()
+    os.chown(own, 4321, 4321)
+    kill_switch.check_trader_named_dir(str(own / "kill"), target)
