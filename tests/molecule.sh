@@ -10,6 +10,7 @@ cd "$top/tests"
 scenarios=${MOLECULE_SCENARIOS:-$(for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done)}
 # molecule/real runs the real openclaw engine from an operator's checkout (make test-real): opt-in, never by default.
 if [ -z "${MOLECULE_SCENARIOS:-}" ] && [ -z "${REAL_OPENCLAW:-}" ]; then
+  # shellcheck disable=SC2086 # one scenario name per word
   scenarios=$(printf '%s\n' $scenarios | grep -vx real || true)
   echo "--- skipping molecule test -s real: REAL_OPENCLAW is not set (opt-in: REAL_OPENCLAW=/path/to/checkout make test-real)"
 fi

@@ -17,7 +17,7 @@ pip_version=$(python3 -c 'from ansible_test._internal.python_requirements import
 from types import SimpleNamespace as N
 import sys; print(g(N(version="%d.%d" % sys.version_info[:2]))["pip"])')
 mkdir -p ~/.ansible/test/cache
-cp "$top/tests/sanity/get_pip_offline.py" ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+cp "$top/tests/sanity/get_pip_offline.py" ~/.ansible/test/cache/get_pip_"${pip_version//./_}".py
 cd "$dest"
 # ansible-test lists files with git when it finds a repository: give it one, so it sees exactly the copy.
 git init -q && git add -A && git -c user.name=sanity -c user.email=sanity@localhost commit -qm sanity

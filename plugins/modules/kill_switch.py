@@ -123,7 +123,7 @@ options:
       - Try the fast path first, which needs no Python on the host. It runs one POSIX C(sh) script over the task's
         connection (as C(raw) does, with every value quoted), so a host whose Python is broken or whose disk is full
         can still be stopped. The script engages the kill file and waits on the host for each trader's heartbeat
-        proof. Its rules are the module's: it never relaxes, it writes a temporary file in the same directory and
+        proof. Its rules are the module's. It never relaxes, it writes a temporary file in the same directory and
         renames it, and it takes its proof from the journal. The controller judges what the script saw with the
         module's own code.
       - It takes only the plain case. That means O(method=file), V(close_only) or V(halt_all), O(scope=user) reached
@@ -710,12 +710,12 @@ def unit_kill_files(module, target, units):
     return found
 
 
-def resolve_path(module, target, units):
+def resolve_path(module, target, units, rows=None):
     """(path, how it was found) when path is not given: the file the running live/dry_live traders poll, else the
     one their units set, else the runbook's default, said so."""
     if target is None:
         return DEFAULT_KILL_FILE, "the default: no systemd manager to read the traders from"
-    rows = Verifier(module, target, units).snapshot()
+    rows = rows if rows is not None else Verifier(module, target, units).snapshot()
     polled = {}
     for unit, row in sorted(rows.items()):
         if row["running"] and row["reads_kill_switch"] and row["kill_file"]:
@@ -746,10 +746,11 @@ def resolve_target(p):
         return None
 
 
-def resolve_kill_file(module, target, p):
-    """(path, how it was found): the one given, else the one the traders use (see resolve_path)."""
+def resolve_kill_file(module, target, p, rows=None):
+    """(path, how it was found): the one given, else the one the traders use (see resolve_path; ``rows``, a snapshot
+    of the trader units already taken, saves reading them again)."""
     if p["path"] is None:
-        path, path_source = resolve_path(module, target, p["units"])
+        path, path_source = resolve_path(module, target, p["units"], rows)
         _safefile.check_path(path, "the traders' AI_QUANT_KILL_SWITCH_FILE")
         if path != DEFAULT_KILL_FILE:
             check_trader_named_dir(path, target)
@@ -796,7 +797,11 @@ class KillSwitchRun:
         """The manager, the kill file and the unit whose environment is read (and, for method=env, changed)."""
         p, method = self.p, self.method
         self.target = resolve_target(p)
-        self.path, self.path_source = resolve_kill_file(self.module, self.target, p)
+        # the trader units are read once: for the kill file's path, and again only after a restart for the proofs
+        self.verifier = Verifier(self.module, self.target, p["units"]) if self.target is not None else None
+        needed = p["path"] is None or ((p["verify"] or p["restart"]) and not self.module.check_mode)
+        self.rows = self.verifier.snapshot() if self.verifier is not None and needed else None
+        self.path, self.path_source = resolve_kill_file(self.module, self.target, p, self.rows)
         if method == "file":
             check_kill_path(self.path)
         self.env = EnvSource(self.module, self.target, p["unit"]) if self.target is not None else None
@@ -892,8 +897,7 @@ class KillSwitchRun:
     def verify(self, result):
         """Restart the traders that need it (restart=true), then wait for each one's proof and judge it."""
         p = self.p
-        verifier = Verifier(self.module, self.target, p["units"])
-        rows = verifier.snapshot()
+        verifier, rows = self.verifier, self.rows
         if p["restart"]:
             stale = self.stale_traders(rows)
             if stale:

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # quantops.runbooks kill_switch_fast: engage the openclaw-ai-quant kill file and prove it, in POSIX sh, as root.
 # The action plugin prepends the inputs as quoted assignments; every value it gives was validated on the controller,
 # and every value read on the host (a trader's environment) is checked here before use. Anything this path does not

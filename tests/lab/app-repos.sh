@@ -45,4 +45,5 @@ commit "2026-01-05T09:00:00Z" "Import quantlab-backend"
 git tag v1.0.0
 git bundle create -q "$OUT/quantlab-backend.bundle" --all
 
+# shellcheck disable=SC2012 # a log line of names and sizes
 ls -l "$OUT"/*.bundle | awk '{print "app-repos:", $NF, $5, "bytes"}'

@@ -125,7 +125,7 @@ cg_kill_and_remove() {   # $1 = machine name: kill whatever still runs in its cg
   for c in "${CGROOTS[@]}"; do
     cg=$c/$PREFIX-$1
     [ -d "$cg" ] || continue
-    for p in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+    find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -KILL "$p" 2>/dev/null || true; done || true
   done
   for c in "${CGROOTS[@]}"; do
     cg=$c/$PREFIX-$1
@@ -144,9 +144,9 @@ down() {
   for H in "$HOSTS"/*/; do
     H=${H%/}
     p=$(cat "$H/supervisor.pid" 2>/dev/null || true)
-    [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true     # stop the reboot loop first
+    if [ -n "$p" ]; then kill -TERM "$p" 2>/dev/null || true; fi     # stop the reboot loop first
     p=$(cat "$H/nspawn.pid" 2>/dev/null || true)
-    [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
+    if [ -n "$p" ]; then kill -TERM "$p" 2>/dev/null || true; fi
   done
   # 2. wait for them, then remove by force whatever is left: processes, cgroups, mounts, runtime dirs
   for H in "$HOSTS"/*/; do
@@ -161,7 +161,7 @@ down() {
   # cgroups and mounts of hosts whose state directory is already gone (a killed run, a changed LAB_STATE)
   local c cg m
   for c in "${CGROOTS[@]}"; do
-    for cg in "$c/$PREFIX"-*; do cg_kill_and_remove "${cg##*/$PREFIX-}"; done
+    for cg in "$c/$PREFIX"-*; do cg_kill_and_remove "${cg##*/"$PREFIX"-}"; done
   done
   while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done < <(
     findmnt -rn -t overlay -o TARGET | grep -F "$HOSTS/" || true)
@@ -220,6 +220,7 @@ EOF
 
 host_start() {   # $1 = hN. A supervisor in the host's own cgroup boots it again when the guest reboots.
   local n=$1 H=$HOSTS/$1
+  # shellcheck disable=SC2016 # the supervisor's script, expanded by its own bash
   setsid bash -c '
     n=$1; H=$2; BR=$3; M=$4; shift 4
     for c in "$@"; do mkdir -p "$c/$M"; echo $$ > "$c/$M/cgroup.procs"; done
@@ -283,7 +284,7 @@ write_inventory() {   # $1 = number of hosts
 
 up() {
   local N=${1:-3} i t0 pids=() rc=0
-  [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 200 ] || die "up takes a host count from 1 to 200, not '$N'"
+  if ! { [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 200 ]; }; then die "up takes a host count from 1 to 200, not '$N'"; fi
   check_subnet
   build
   if ! leftovers >/dev/null || [ -d "$HOSTS" ]; then log "cleaning the previous lab"; destroy; fi
@@ -302,7 +303,7 @@ up() {
 stop_host() {   # $1 = hN: power it off, kill what is left of it; down/destroy clean the rest
   local H=$HOSTS/$1 p
   [ -d "$H" ] || die "no host $1"
-  for p in $(cat "$H/supervisor.pid" "$H/nspawn.pid" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
+  cat "$H/supervisor.pid" "$H/nspawn.pid" 2>/dev/null | while read -r p; do kill -TERM "$p" 2>/dev/null || true; done || true
   p=$(cat "$H/nspawn.pid" 2>/dev/null || true)
   for _ in $(seq 1 100); do { [ -n "$p" ] && kill -0 "$p" 2>/dev/null; } || break; sleep 0.1; done
   cg_kill_and_remove "$1"

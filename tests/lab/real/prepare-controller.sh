@@ -68,6 +68,7 @@ if [ ! -f "$wh/SHA256SUMS" ]; then
 fi
 [ "$(grep -c . "$wh/SHA256SUMS")" -gt "$(wc -l < "$OUT/requirements.txt")" ] || die "$wh is incomplete: remove it"
 ln -sfn "$wh" "$OUT/wheelhouse"
+# shellcheck disable=SC2012 # a count for the log
 log "wheelhouse $wh: $(ls "$wh"/*.whl | wc -l) wheels, $(du -sh "$wh" | cut -f1)"
 
 # The checkout as a git repository with a config history, as the role checks it out on a bot host.
