@@ -40,7 +40,7 @@ class FakeHost:
         os.chmod(self.shared, 0o1777)
         self.kill = str(self.shared / "ai-quant-kill")
         self.units = {}
-        self.heartbeat_after = 5.0  # the fake journal's heartbeat: this long after the write, loop 0.5 s
+        self.heartbeat_after = 5.0  # the fake journal's heartbeat: this long after the read, loop 0.5 s
         write(self.bin / "id", '#!/bin/sh\n[ "$#" -eq 1 ] && { echo 0; exit 0; }\n[ "$3" = trader ] && { echo 1000; exit 0; }\nexit 1\n')
 
     def unit(self, name, pid=None, **environ):
@@ -60,7 +60,7 @@ class FakeHost:
             'printf "%%s host python3[%d]: \\360\\237\\253\\200 engine ok. loops=3 loop=0.50s strategy_sha1=abcd1234\\n" '
             '"$(awk -v n="$(date +%%s.%%N)" \'BEGIN { printf "%%.6f", n + %f }\')"\n' % (pid, self.heartbeat_after)
             for pid in pids)
-        write(self.bin / "journalctl", "#!/bin/sh\n%sexec sleep 30\n" % lines)
+        write(self.bin / "journalctl", "#!/bin/sh\n%s" % lines)
         text = open(kf.SCRIPT_PATH).read().replace("PATH=/usr/sbin:", "PATH=%s:/usr/sbin:" % self.bin)
         script = kf.build_script(dict(BASE, **params), check_mode, '{"x": 1, ', script_text=text, proc=str(self.proc))
         t0 = time.monotonic()
