@@ -382,8 +382,9 @@ def tables(samples, proofs, sizes):
     for n in sizes:
         for temp in TEMPS:
             ping = m.get((n, temp, "ping"))
-            lines.append("| %d | %s | %s | %s |" % (n, temp, " | ".join(fmt(m.get((n, temp, k))) for k in COLLECTION),
-                                                     " | ".join(ratio(m.get((n, temp, k)), ping) for k in COLLECTION)))
+            values = " | ".join(fmt(m.get((n, temp, k))) for k in COLLECTION)
+            ratios = " | ".join(ratio(m.get((n, temp, k)), ping) for k in COLLECTION)
+            lines.append("| %d | %s | %s | %s |" % (n, temp, values, ratios))
     lines += ["", "### Profile: where the time of (b) goes", ""]
     for n in sizes:
         lines += profile(n, m, p)
@@ -457,8 +458,8 @@ def header(args, deploy, load):
     core = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[:1]
     return ["## kill_switch: time-to-safe, %s" % datetime.date.today().isoformat(), "",
             "- command: `python benchmarks/kill_switch/bench.py %s`" % " ".join(shlex.quote(a) for a in sys.argv[1:]),
-            "- machine: %s, %d cores, %d MiB; %s; collection at %s" % (platform.node(), os.cpu_count(), int(mem) // 1024,
-                                                                      core[0] if core else "ansible ?", head or "?"),
+            "- machine: %s, %d cores, %d MiB; %s; collection at %s" % (
+                platform.node(), os.cpu_count(), int(mem) // 1024, core[0] if core else "ansible ?", head or "?"),
             "- figures: medians of %d; (a) engage only, (b) engage + verified; warm: ControlPersist masters alive, "
             "cold: none" % args.repeats,
             "- lab: %s" % deploy,
@@ -466,7 +467,7 @@ def header(args, deploy, load):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="1,5,10,20", help="fleet sizes, comma-separated (default 1,5,10,20)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the figures are medians (default 3)")
     parser.add_argument("--keep", action="store_true", help="leave the lab and the work directory")
