@@ -1,22 +1,36 @@
-"""Time-to-safe of quantops.runbooks.emergency_stop against the floor, a parallel raw-ssh loop doing the same.
+"""Time-to-safe of quantops.runbooks.emergency_stop against its floors, warm and cold (issue 12 section 2).
 
-OUT OF DATE: it waits for a `kill switch:` journal line that only the first lab stand-in logged (see
-benchmarks/README.md); to be rewritten against the real trader's heartbeat proof.
+    python benchmarks/kill_switch/bench.py [--sizes 1,5,10,20] [--repeats 3] [--keep] [--out FILE]
 
-    python benchmarks/kill_switch/bench.py [--sizes 1,5,10,20] [--repeats 5]
+Run as root with `make venv` done and the venv's bin/ on PATH. It boots its own lab of max(sizes) hosts
+(LAB_PREFIX=blab, LAB_SUBNET=10.213.79.0/24, LAB_STATE=/var/lib/quantops-blab unless set in the environment, so it
+never touches the lab of the tests), deploys openclaw-ai-quant with every host in openclaw_live (the live trader in
+dry_live, re-reading /tmp/ai-quant-kill every second; paper trader and monitor off to spare the cores), and for
+each fleet size measures every column below warm and cold, alternating the order each round:
 
-Boots a lab of max(sizes) hosts, deploys openclaw-ai-quant on all of them (trader polling the kill file every
-second), then for each fleet size measures, side by side and alternating, in one run:
-  (a) engage only: the collection (emergency_stop -e kill_verify=false) vs raw ssh writing the file (temp + mv)
-  (b) engage and verify: the collection (emergency_stop) vs raw ssh writing the file then polling the trader's
-      journal until it logged the transition
-Both sides reuse SSH connections (ControlPersist) and are warmed up first. Between runs every kill is cleared
-and the traders are given time to log "-> off". Prints a Markdown table of medians and ratios. Tears the lab down.
+  startup   ansible-playbook of a one-task play on localhost (the controller's start-up)
+  raw_true  ansible -m raw -a true (connection floor)         ping  ansible -m ping (a Python module per host)
+  ssh_a     parallel raw ssh writing the kill file (mktemp + printf + mv)
+  ssh_b     the same, then a POSIX sh loop on the host proving the trader took it (its heartbeat)
+  fast_a/b  ansible-playbook quantops.runbooks.emergency_stop (-e kill_verify=false for a): the default path
+  mod_a/b   the same with -e kill_fast=false: the Python module quantops.runbooks.kill_switch
+
+Warm: a warm-up run right before each timed run, so both sides' ControlPersist masters are alive. Cold: before
+each timed run every master of both sides is closed and its socket removed. After each engage run the kill is
+cleared (file removed, live trader restarted, its new process has logged a heartbeat), untimed. Prints Markdown
+tables (medians, ratios to -m ping), the profile and the targets, and writes them to benchmarks/kill_switch/
+results-<date>.md. Tears the lab down at the end, also on Ctrl-C or an error, unless --keep.
 """
 
 import argparse
+import datetime
+import json
 import os
+import platform
+import re
+import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -25,124 +39,496 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "tests" / "lab" / "lab.sh"
-KEY = "/var/lib/quantops-lab/id_ed25519"
+LAB_DEFAULTS = {"LAB_PREFIX": "blab", "LAB_SUBNET": "10.213.79.0/24", "LAB_STATE": "/var/lib/quantops-blab"}
 KILL = "/tmp/ai-quant-kill"
-UNIT = "openclaw-ai-quant-trader.service"
+UNIT = "openclaw-ai-quant-live.service"
+SYSTEMCTL = "systemctl --user -M trader@"
+PROOF_TIMEOUT = 30     # s, the raw proof loop's deadline (the collection's: openclaw_kill_verify_timeout, 20 in the lab)
+POLL = 0.2             # s between journal reads, as kill_switch's Verifier.wait
+MARGIN = 0.25          # s, _trader.MARGIN: slack for the journal's receive time against the trader's clock
+CLEAR_TIMEOUT = 90     # s for a restarted trader's first heartbeat
+
+# Column key -> label. Floors first, then the collection.
+FLOORS = {"startup": "localhost play", "raw_true": "-m raw true", "ping": "-m ping", "ssh_a": "ssh (a)", "ssh_b": "ssh (b)"}
+COLLECTION = {"fast_a": "fast (a)", "fast_b": "fast (b)", "mod_a": "module (a)", "mod_b": "module (b)"}
+ENGAGES = ("ssh_a", "ssh_b", "fast_a", "fast_b", "mod_a", "mod_b")
+TEMPS = ("warm", "cold")
+
+# (a) on a host: the kill file written as kill_switch writes it (a 0644 file, replaced atomically).
+ENGAGE = ("t=$(mktemp /tmp/.ai-quant-kill.XXXXXX) && printf 'close_only\\n' > \"$t\" && chmod 644 \"$t\" "
+          "&& mv -f \"$t\" %s" % KILL)
+
+# (b) on a host: the MainPID and its state sync period, the write time, the write, then the proof kill_switch waits
+# for (_trader.refresh_after): a heartbeat `engine ok. ... loop=X.XXs` of that PID received at T with
+# T - loop >= written + state_sync + MARGIN, i.e. from a loop that began after the trader re-read the switch.
+# Prints `proof SECONDS` (T - written).
+ENGAGE_VERIFY = r"""
+unit=%(unit)s
+pid=$(%(systemctl)s show -p MainPID --value "$unit")
+[ "${pid:-0}" -gt 0 ] || { echo "$unit is not running" >&2; exit 3; }
+sync=$(tr '\0' '\n' < "/proc/$pid/environ" | sed -n 's/^AI_QUANT_LIVE_STATE_SYNC_SECS=//p' | tail -n 1)
+w=$(date +%%s.%%N)
+%(engage)s || exit 4
+deadline=$(( ${w%%.*} + %(timeout)d ))
+while :; do
+  journalctl --no-pager -q -o short-unix _SYSTEMD_USER_UNIT="$unit" _PID="$pid" --since "@$w" |
+    awk -v w="$w" -v s="${sync:-10}" -v m=%(margin)s '
+      /engine ok\. / && match($0, / loop=[0-9]+(\.[0-9]+)?s/) {
+        loop = substr($0, RSTART + 6, RLENGTH - 7)
+        if ($1 - loop >= w + s + m) { printf "proof %%.3f\n", $1 - w; found = 1; exit }
+      }
+      END { exit !found }' && exit 0
+  [ "$(date +%%s)" -lt "$deadline" ] || { echo "no heartbeat of pid $pid proved the kill within %(timeout)d s" >&2; exit 1; }
+  sleep %(poll)s
+done
+""" % dict(unit=UNIT, systemctl=SYSTEMCTL, engage=ENGAGE, timeout=PROOF_TIMEOUT, margin=MARGIN, poll=POLL)
+
+# Clearing, untimed: the kill is sticky in the trader's process, so remove the file, restart the trader and wait for
+# the new process's first heartbeat.
+CLEAR = r"""
+unit=%(unit)s
+rm -f %(kill)s
+t=$(date +%%s.%%N)
+%(systemctl)s restart "$unit" || exit 2
+deadline=$(( ${t%%.*} + %(timeout)d ))
+while [ "$(date +%%s)" -lt "$deadline" ]; do
+  pid=$(%(systemctl)s show -p MainPID --value "$unit")
+  if [ "${pid:-0}" -gt 0 ] && journalctl --no-pager -q -o cat _SYSTEMD_USER_UNIT="$unit" _PID="$pid" --since "@$t" |
+      grep -q 'engine ok\. '; then
+    exit 0
+  fi
+  sleep 0.2
+done
+echo "the restarted $unit logged no heartbeat within %(timeout)d s" >&2
+exit 1
+""" % dict(unit=UNIT, kill=KILL, systemctl=SYSTEMCTL, timeout=CLEAR_TIMEOUT)
+
+BENCH_GROUP_VARS = """---
+# The benchmark's fleet: every host a live bot (dry_live), nothing else running but the sidecar it needs.
+openclaw_live_enabled: true
+openclaw_paper_enabled: false
+openclaw_monitor_enabled: false
+"""
+
+ONE_TASK_PLAY = """---
+- name: One task on localhost (the controller's start-up)
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Nothing
+      ansible.builtin.debug:
+        msg: ok
+"""
 
 
-def sh(argv, **kw):
-    return subprocess.run(argv, check=True, cwd=REPO, **kw)
+def log(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
 
 
-def hosts_of(n):
-    return ["h%d" % i for i in range(1, n + 1)]
+class BenchError(RuntimeError):
+    pass
 
 
-def ip(host, subnet):
-    return "%s.%d" % (subnet, 10 + int(host[1:]))
+def run(argv, *, env=None, timeout=900):
+    """Run argv from the repository root; (exit code, stdout + stderr)."""
+    out = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return out.returncode, out.stdout + out.stderr
+
+
+def must(argv, *, env=None, timeout=900):
+    rc, output = run(argv, env=env, timeout=timeout)
+    if rc != 0:
+        raise BenchError("%s exited %d:\n%s" % (" ".join(argv), rc, output[-4000:]))
+    return output
+
+
+class Lab:
+    """tests/lab/lab.sh with the benchmark's own prefix, subnet, state and inventory."""
+
+    def __init__(self, inventory):
+        self.env = dict(os.environ, LAB_INVENTORY=str(inventory))
+        for name, value in LAB_DEFAULTS.items():
+            self.env.setdefault(name, value)
+        self.inventory = inventory
+
+    def describe(self):
+        return " ".join("%s=%s" % (k, self.env[k]) for k in LAB_DEFAULTS)
+
+    def up(self, n):
+        must([str(LAB), "up", str(n)], env=self.env, timeout=600)
+
+    def destroy(self):
+        subprocess.run([str(LAB), "destroy"], cwd=REPO, env=self.env, check=False)
+        out = subprocess.run([str(LAB), "leftovers"], cwd=REPO, env=self.env, capture_output=True, text=True, check=False)
+        log(out.stdout.strip() or out.stderr.strip())
+        return out.returncode == 0
+
+
+class Masters:
+    """The ControlPersist masters of one side: all live in one directory of sockets."""
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def sockets(self):
+        return sorted(p for p in self.dir.iterdir() if p.is_socket())
+
+    def processes(self):
+        """PIDs of the ssh masters serving sockets here (their process title is `ssh: SOCKET [mux]`)."""
+        out = subprocess.run(["pgrep", "-f", "^ssh: %s/" % re.escape(str(self.dir))], capture_output=True, text=True, check=False)
+        return [int(p) for p in out.stdout.split()]
+
+    def close(self):
+        for sock in self.sockets():
+            subprocess.run(["ssh", "-o", "ControlPath=%s" % sock, "-O", "exit", "closing"], capture_output=True, check=False)
+        for pid in self.processes():  # a master whose socket is gone, or that ignored exit: ours, by its pid
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for p in self.dir.iterdir():
+            p.unlink()
+        left = self.processes()
+        if left or any(self.dir.iterdir()):
+            raise BenchError("ControlPersist masters of %s still alive: pids %s, files %s" % (self.dir, left, list(self.dir.iterdir())))
 
 
 class RawSSH:
-    def __init__(self, subnet, control_dir):
-        self.subnet = subnet
-        self.opts = ["-i", KEY, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                     "-o", "LogLevel=ERROR", "-o", "ControlMaster=auto", "-o", "ControlPersist=300s",
-                     "-o", "ControlPath=%s/%%h" % control_dir]
+    """ssh to the lab hosts as root; one ssh per host in parallel. control_dir None: no connection sharing."""
 
-    def run(self, host, command):
-        return subprocess.run(["ssh", *self.opts, "root@" + ip(host, self.subnet), command], capture_output=True, text=True, check=False)
+    def __init__(self, key, addresses, control_dir=None):
+        self.addresses = addresses
+        self.opts = ["-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                     "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"]
+        if control_dir:
+            self.opts += ["-o", "ControlMaster=auto", "-o", "ControlPersist=300s", "-o", "ControlPath=%s/%%C" % control_dir]
+        else:
+            self.opts += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
 
-    def fleet(self, hosts, command):
+    def one(self, host, script):
+        argv = ["ssh", *self.opts, "root@" + self.addresses[host], "sh -c %s" % shlex.quote(script)]
+        return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=PROOF_TIMEOUT + CLEAR_TIMEOUT)
+
+    def fleet(self, hosts, script):
+        """stdout of each host; raises when any host failed."""
         with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-            results = list(pool.map(lambda h: self.run(h, command), hosts))
-        bad = [r for r in results if r.returncode != 0]
+            results = list(pool.map(lambda h: self.one(h, script), hosts))
+        bad = ["%s: exit %d %s" % (h, r.returncode, (r.stderr or r.stdout).strip()) for h, r in zip(hosts, results, strict=True) if r.returncode]
         if bad:
-            raise RuntimeError("raw ssh failed: %s" % bad[0].stderr)
+            raise BenchError("raw ssh failed on %d of %d host(s): %s" % (len(bad), len(hosts), "; ".join(bad)))
+        return [r.stdout for r in results]
 
 
-ENGAGE = "printf 'close_only\\n' > /tmp/.ai-quant-kill.$$ && mv /tmp/.ai-quant-kill.$$ %s" % KILL
-ENGAGE_VERIFY = ("t=$(date +%%s.%%N); %s; until journalctl _SYSTEMD_USER_UNIT=%s --since @$t -o cat --no-pager "
-                 "| grep -q 'kill switch: off -> close_only'; do sleep 0.05; done" % (ENGAGE, UNIT))
+SUMMARY_LINE = re.compile(r"(?m)^\s*-?\s*['\"]?(\S+)\s+([A-Z][A-Z_]+)\s")
+PROOF_SECONDS = re.compile(r"heartbeat ([0-9]+(?:\.[0-9]+)?) s after the write")
 
 
-def collection(inventory, hosts, verify, env):
-    argv = ["ansible-playbook", "-i", inventory, "quantops.runbooks.emergency_stop", "-e", "kill_hosts=%s" % ",".join(hosts)]
-    if not verify:
-        argv += ["-e", "kill_verify=false"]
-    out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, check=False)
-    if out.returncode != 0:
-        raise RuntimeError("emergency_stop failed:\n%s" % out.stdout[-3000:])
+def check_summary(output, hosts, verify):
+    """Seconds to proof of each host from emergency_stop's summary; every host PROTECTED when verify, else listed."""
+    statuses = {h: s for h, s in SUMMARY_LINE.findall(output) if h in hosts}
+    missing = [h for h in hosts if h not in statuses]
+    if missing:
+        raise BenchError("emergency_stop's summary names no status for %s:\n%s" % (", ".join(missing), output[-4000:]))
+    if verify:
+        bad = {h: s for h, s in statuses.items() if s != "PROTECTED"}
+        if bad:
+            raise BenchError("emergency_stop left hosts not PROTECTED: %s\n%s" % (bad, output[-4000:]))
+        proofs = [float(x) for x in PROOF_SECONDS.findall(" ".join(output.split()))]
+        if len(proofs) != len(hosts):
+            raise BenchError("expected %d 'heartbeat N s after the write', found %d:\n%s" % (len(hosts), len(proofs), output[-4000:]))
+        return proofs
+    return []
 
 
-def clear(raw, hosts):
-    raw.fleet(hosts, "rm -f %s" % KILL)
-    # the traders poll every second: wait until each logged it is off again, so the next run sees a transition
-    # (a trader that never logged a kill line was never killed)
-    raw.fleet(hosts, "for i in $(seq 50); do last=$(journalctl _SYSTEMD_USER_UNIT=%s -o cat -n 200 --no-pager | grep 'kill switch:' "
-                     "| tail -1); [ -z \"$last\" ] && exit 0; echo \"$last\" | grep -q -- '-> off' && exit 0; sleep 0.1; done; exit 1" % UNIT)
+class Bench:
+    def __init__(self, work, lab_inventory):
+        self.work = work
+        lab = yaml.safe_load(Path(lab_inventory).read_text())
+        self.host_vars = lab["all"]["vars"]
+        self.addresses = {h: v["ansible_host"] for h, v in lab["all"]["children"]["lab"]["hosts"].items()}
+        self.inventory = work / "inventory" / "hosts.yml"
+        self.ansible_cp = Masters(work / "cp")
+        self.raw_cp = Masters(work / "rcp")
+        key = self.host_vars["ansible_ssh_private_key_file"]
+        self.raw = RawSSH(key, self.addresses, self.raw_cp.dir)
+        self.maint = RawSSH(key, self.addresses)  # clearing: no master left behind
+        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+                        ANSIBLE_SSH_CONTROL_PATH_DIR=str(self.ansible_cp.dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+        self.noop = work / "one_task.yml"
+        self.noop.write_text(ONE_TASK_PLAY)
+
+    def write_inventory(self):
+        inv = self.inventory.parent
+        shutil.copytree(REPO / "inventories/lab/group_vars", inv / "group_vars")
+        (inv / "group_vars" / "openclaw_live.yml").write_text(BENCH_GROUP_VARS)
+        hosts = {h: {"ansible_host": a} for h, a in self.addresses.items()}
+        data = {"all": {"vars": self.host_vars, "children": {"openclaw": {"children": {"openclaw_live": {"hosts": hosts}}}}}}
+        self.inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def deploy(self, bundles):
+        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/seed.yml", "-e", "lab_bundles=%s" % bundles], env=self.env)
+        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/stacks.yml"], env=self.env, timeout=3600)
+
+    # --- the columns: each returns the seconds to proof it saw (empty when it proves nothing)
+
+    def adhoc(self, hosts, *module):
+        must(["ansible", "-i", str(self.inventory), ",".join(hosts), *module], env=self.env)
+        return []
+
+    def collection(self, hosts, verify, fast):
+        argv = ["ansible-playbook", "-i", str(self.inventory), "quantops.runbooks.emergency_stop", "-e", "kill_hosts=%s" % ",".join(hosts)]
+        argv += [] if verify else ["-e", "kill_verify=false"]
+        argv += [] if fast else ["-e", "kill_fast=false"]
+        rc, output = run(argv, env=self.env)
+        if rc != 0:
+            raise BenchError("%s exited %d:\n%s" % (" ".join(argv), rc, output[-4000:]))
+        return check_summary(output, hosts, verify)
+
+    def column(self, key, hosts):
+        if key == "startup":
+            must(["ansible-playbook", "-i", str(self.inventory), str(self.noop)], env=self.env)
+            return []
+        if key == "raw_true":
+            return self.adhoc(hosts, "-m", "raw", "-a", "true")
+        if key == "ping":
+            return self.adhoc(hosts, "-m", "ping")
+        if key == "ssh_a":
+            self.raw.fleet(hosts, ENGAGE)
+            return []
+        if key == "ssh_b":
+            return [float(out.split()[1]) for out in self.raw.fleet(hosts, ENGAGE_VERIFY)]
+        return self.collection(hosts, verify=key.endswith("_b"), fast=key.startswith("fast"))
+
+    # --- around the timed runs (untimed)
+
+    def prepare(self, temp, hosts):
+        if temp == "warm":
+            self.adhoc(hosts, "-m", "raw", "-a", "true")
+            self.raw.fleet(hosts, "true")
+        else:
+            self.ansible_cp.close()
+            self.raw_cp.close()
+
+    def clear(self, hosts):
+        self.maint.fleet(hosts, CLEAR)
+
+    def timed(self, key, temp, hosts):
+        self.prepare(temp, hosts)
+        t0 = time.monotonic()
+        proofs = self.column(key, hosts)
+        elapsed = time.monotonic() - t0
+        if key in ENGAGES:
+            self.clear(hosts)
+        return elapsed, proofs
 
 
-def timed(fn):
-    t0 = time.monotonic()
-    fn()
-    return time.monotonic() - t0
+def measure(bench, sizes, repeats):
+    """{(n, temp, key): [seconds]}, {(n, temp, key): [seconds to proof]}."""
+    samples, proofs = {}, {}
+    keys = list(FLOORS) + list(COLLECTION)
+    # One untimed pass first: the controller compiles and caches the collection's plugins, the hosts' page caches
+    # fill, and whatever the deploy left running (the sidecars' backfill) settles.
+    first = ["h%d" % i for i in range(1, sizes[0] + 1)]
+    bench.clear(first)
+    for key in keys:
+        elapsed, _seen = bench.timed(key, "warm", first)
+        log("untimed   %s %-9s %6.2f s" % ("warm", key, elapsed))
+    for n in sizes:
+        hosts = ["h%d" % i for i in range(1, n + 1)]
+        bench.clear(hosts)
+        for r in range(repeats):
+            temps = TEMPS if r % 2 == 0 else TEMPS[::-1]
+            order = keys if r % 2 == 0 else keys[::-1]
+            for temp in temps:
+                for key in order:
+                    elapsed, seen = bench.timed(key, temp, hosts)
+                    samples.setdefault((n, temp, key), []).append(elapsed)
+                    proofs.setdefault((n, temp, key), []).extend(seen)
+                    log("%2d host(s) %s %-9s %6.2f s%s" % (n, temp, key, elapsed, "  (proof median %.2f s)" % statistics.median(seen) if seen else ""))
+    return samples, proofs
+
+
+def med(values):
+    return statistics.median(values) if values else None
+
+
+def fmt(x, unit=" s"):
+    return "-" if x is None else "%.2f%s" % (x, unit)
+
+
+def ratio(a, b):
+    return "-" if a is None or not b else "%.1fx" % (a / b)
+
+
+def tables(samples, proofs, sizes):
+    m = {k: med(v) for k, v in samples.items()}
+    p = {k: med(v) for k, v in proofs.items()}
+    lines = ["### Floors", "", "| hosts | connections | %s |" % " | ".join(FLOORS.values()),
+             "| ---: | --- |%s" % (" ---: |" * len(FLOORS))]
+    for n in sizes:
+        for temp in TEMPS:
+            lines.append("| %d | %s | %s |" % (n, temp, " | ".join(fmt(m.get((n, temp, k))) for k in FLOORS)))
+    lines += ["", "### Collection, and its ratio to `-m ping` of the same hosts", "",
+              "| hosts | connections | %s | %s |" % (" | ".join(COLLECTION.values()), " | ".join("%s / ping" % v for v in COLLECTION.values())),
+              "| ---: | --- |%s" % (" ---: |" * (2 * len(COLLECTION)))]
+    for n in sizes:
+        for temp in TEMPS:
+            ping = m.get((n, temp, "ping"))
+            values = " | ".join(fmt(m.get((n, temp, k))) for k in COLLECTION)
+            ratios = " | ".join(ratio(m.get((n, temp, k)), ping) for k in COLLECTION)
+            lines.append("| %d | %s | %s | %s |" % (n, temp, values, ratios))
+    lines += ["", "### Profile: where the time of (b) goes", ""]
+    for n in sizes:
+        lines += profile(n, m, p)
+    return lines
+
+
+def profile(n, m, p):
+    """Collection (b) = controller start-up + connection + module start + the wait for the trader's poll + the rest."""
+    out = ["%d host(s), medians:" % n, "",
+           "| part | how | warm | cold |", "| --- | --- | ---: | ---: |"]
+
+    def row(part, how, f):
+        vals = []
+        for temp in TEMPS:
+            try:
+                vals.append(f(temp))
+            except TypeError:  # a None in the arithmetic: not measured
+                vals.append(None)
+        out.append("| %s | %s | %s | %s |" % (part, how, fmt(vals[0]), fmt(vals[1])))
+
+    def g(t, key):
+        return m.get((n, t, key))
+
+    row("controller start-up", "one-task localhost play", lambda t: g(t, "startup"))
+    row("+ connection", "`-m raw true` - start-up", lambda t: g(t, "raw_true") - g(t, "startup"))
+    row("+ module start", "`-m ping` - `-m raw true`", lambda t: g(t, "ping") - g(t, "raw_true"))
+    row("= `-m ping`", "", lambda t: g(t, "ping"))
+    for key, name in (("fast_b", "fast path"), ("mod_b", "module path"), ("ssh_b", "raw ssh")):
+        row("wait for the trader's poll, %s" % name, "median seconds to proof", lambda t, k=key: p.get((n, t, k)))
+    for key, name in (("fast_b", "fast path"), ("mod_b", "module path")):
+        row("rest, %s" % name, "(b) - `-m ping` - wait", lambda t, k=key: g(t, k) - g(t, "ping") - p.get((n, t, k)))
+        row("= collection (b), %s" % name, "", lambda t, k=key: g(t, k))
+    out.append("")
+    return out
+
+
+def targets(samples, sizes):
+    m = {k: med(v) for k, v in samples.items()}
+
+    def check(n, temp, key, limit, against=None):
+        if n not in sizes:
+            return "not measured (%d hosts not in --sizes)" % n, "-"
+        value = m[(n, temp, key)]
+        if against:
+            base = m[(n, temp, against)]
+            gap = value - limit * base
+            return "%.2f s = %.1fx of %.2f s" % (value, value / base, base), ("met, %.2f s under" if gap <= 0 else "**missed** by %.2f s") % abs(gap)
+        gap = value - limit
+        return "%.2f s" % value, ("met, %.2f s under" if gap <= 0 else "**missed** by %.2f s") % abs(gap)
+
+    lines = ["### Targets", "", "| target | fast path | gap | module path | gap |", "| --- | ---: | --- | ---: | --- |"]
+    for label, n, temp, stem, limit, against in (
+            ("(b) engage + verified, 20 hosts, warm: <= 5 s", 20, "warm", "b", 5.0, None),
+            ("(b) engage + verified, 20 hosts, cold: <= 6 s", 20, "cold", "b", 6.0, None),
+            ("(a) engage only, 20 hosts, warm: <= 3 s", 20, "warm", "a", 3.0, None),
+            ("(a) engage only, 20 hosts, cold: within 2x of raw ssh (a) cold", 20, "cold", "a", 2.0, "ssh_a"),
+            ("(b) engage + verified, 1 host, warm: <= 3 s", 1, "warm", "b", 3.0, None)):
+        fast = check(n, temp, "fast_" + stem, limit, against)
+        mod = check(n, temp, "mod_" + stem, limit, against)
+        lines.append("| %s | %s | %s | %s | %s |" % (label, fast[0], fast[1], mod[0], mod[1]))
+    return lines + [""]
+
+
+def loadavg():
+    return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def header(args, deploy, load):
+    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "?")
+    head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True, check=False).stdout.strip()
+    core = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[:1]
+    return ["## kill_switch: time-to-safe, %s" % datetime.date.today().isoformat(), "",
+            "- command: `python benchmarks/kill_switch/bench.py %s`" % " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "- machine: %s, %d cores, %d MiB; %s; collection at %s" % (
+                platform.node(), os.cpu_count(), int(mem) // 1024, core[0] if core else "ansible ?", head or "?"),
+            "- figures: medians of %d; (a) engage only, (b) engage + verified; warm: ControlPersist masters alive, "
+            "cold: none" % args.repeats,
+            "- lab: %s" % deploy,
+            "- load average (1, 5, 15 min) at the start of the measurement: %s, at its end: %s" % load, ""]
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="1,5,10,20")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--keep", action="store_true", help="leave the lab up")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--sizes", default="1,5,10,20", help="fleet sizes, comma-separated (default 1,5,10,20)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the figures are medians (default 3)")
+    parser.add_argument("--keep", action="store_true", help="leave the lab and the work directory")
+    parser.add_argument("--out", help="results file (default benchmarks/kill_switch/results-<date>.md)")
     args = parser.parse_args()
-    sizes = [int(x) for x in args.sizes.split(",")]
-    subnet = os.environ.get("LAB_SUBNET", "10.213.77.0/24").split("/")[0].rsplit(".", 1)[0]
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    sizes = sorted({int(x) for x in args.sizes.split(",")})
+    out = Path(args.out) if args.out else Path(__file__).parent / ("results-%s.md" % datetime.date.today().isoformat())
+    if not (REPO / ".collections/ansible_collections/quantops/runbooks").exists():
+        sys.exit("%s/.collections has no quantops.runbooks: run `make venv` first" % REPO)
+    # SIGTERM and SIGHUP end the run like Ctrl-C: through the finally below, which removes the lab.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.default_int_handler)
     work = Path(tempfile.mkdtemp(prefix="quantops-bench-"))
+    lab = Lab(work / "lab-hosts.yml")
+    bench = None
+    ok = False
     try:
-        sh([str(LAB), "up", str(max(sizes))])
-        sh([str(REPO / "tests/lab/app-repos.sh"), str(work / "bundles")])
-        inv_dir = work / "inventory"
-        inv_dir.mkdir()
-        shutil.copytree(REPO / "inventories/lab/group_vars", inv_dir / "group_vars")
-        lab_inv = (REPO / "inventories/lab/hosts.yml").read_text()
-        head = lab_inv.split("  children:")[0]
-        (inv_dir / "hosts.yml").write_text(head + "  children:\n    openclaw:\n      children:\n        openclaw_paper:\n          hosts:\n"
-                                           + "".join("            %s: {ansible_host: %s}\n" % (h, ip(h, subnet)) for h in hosts_of(max(sizes))))
-        inventory = str(inv_dir / "hosts.yml")
-        sh(["ansible-playbook", "-i", inventory, "tests/lab/seed.yml", "-e", "lab_bundles=%s" % (work / "bundles")], env=env,
-           stdout=subprocess.DEVNULL)
-        sh(["ansible-playbook", "-i", inventory, "tests/lab/stacks.yml"], env=env, stdout=subprocess.DEVNULL)
-        raw = RawSSH(subnet, work)
-        rows = []
-        for n in sizes:
-            hosts = hosts_of(n)
-            clear(raw, hosts)
-            raw.fleet(hosts, "true")  # warm both sides' connections
-            collection(inventory, hosts, False, env)
-            clear(raw, hosts)
-            samples = {k: [] for k in ("raw_a", "col_a", "raw_b", "col_b")}
-            for r in range(args.repeats):
-                order = [("raw_a", lambda h=hosts: raw.fleet(h, ENGAGE)), ("col_a", lambda h=hosts: collection(inventory, h, False, env)),
-                         ("raw_b", lambda h=hosts: raw.fleet(h, ENGAGE_VERIFY)), ("col_b", lambda h=hosts: collection(inventory, h, True, env))]
-                if r % 2:
-                    order = [order[1], order[0], order[3], order[2]]
-                for key, fn in order:
-                    samples[key].append(timed(fn))
-                    clear(raw, hosts)
-            med = {k: statistics.median(v) for k, v in samples.items()}
-            rows.append((n, med))
-            print("N=%d %s" % (n, {k: "%.2f" % v for k, v in med.items()}), file=sys.stderr, flush=True)
-        print("| hosts | (a) raw ssh | (a) collection | (a) ratio | (b) raw ssh | (b) collection | (b) ratio |")
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for n, m in rows:
-            print("| %d | %.2f s | %.2f s | %.1fx | %.2f s | %.2f s | %.1fx |" % (
-                n, m["raw_a"], m["col_a"], m["col_a"] / m["raw_a"], m["raw_b"], m["col_b"], m["col_b"] / m["raw_b"]))
+        log("work directory %s; lab %s" % (work, lab.describe()))
+        t0 = time.monotonic()
+        lab.up(max(sizes))
+        t_up = time.monotonic() - t0
+        must([str(REPO / "tests/lab/app-repos.sh"), str(work / "bundles")])
+        bench = Bench(work, lab.inventory)
+        bench.write_inventory()
+        t0 = time.monotonic()
+        bench.deploy(work / "bundles")
+        t_deploy = time.monotonic() - t0
+        n = max(sizes)
+        deploy = "%d host(s) up in %.0f s, seeded and deployed in %.0f s (%.1f s per host)" % (n, t_up, t_deploy, t_deploy / n)
+        log(deploy)
+        load_start = loadavg()
+        samples, proofs = measure(bench, sizes, args.repeats)
+        report = header(args, deploy, (load_start, loadavg())) + tables(samples, proofs, sizes) + targets(samples, sizes)
+        report += ["<details><summary>every sample (seconds)</summary>", "", "```",
+                   *("%s %s %s: %s%s" % (k[0], k[1], k[2], json.dumps([round(x, 3) for x in v]),
+                                         "  proofs %s" % json.dumps(sorted(proofs[k])) if proofs.get(k) else "")
+                     for k, v in sorted(samples.items())),
+                   "```", "", "</details>", ""]
+        text = "\n".join(report)
+        print(text)
+        out.write_text(text)
+        log("written to %s" % out)
+        ok = True
+    except KeyboardInterrupt:
+        log("interrupted")
+    except BenchError as e:
+        log("FAILED: %s" % e)
     finally:
-        if not args.keep:
-            subprocess.run([str(LAB), "destroy"], check=False)
-        shutil.rmtree(work, ignore_errors=True)
+        if bench:
+            for masters in (bench.ansible_cp, bench.raw_cp):
+                try:
+                    masters.close()
+                except BenchError as e:
+                    log(str(e))
+        if args.keep:
+            log("kept the lab (%s) and %s" % (lab.describe(), work))
+        else:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave the lab half removed
+            ok = lab.destroy() and ok
+            shutil.rmtree(work, ignore_errors=True)
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
