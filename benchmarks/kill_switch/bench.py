@@ -56,6 +56,12 @@ CLEAR_TIMEOUT = 90     # s for a restarted trader's first heartbeat
 FLOORS = {"startup": "localhost play", "raw_true": "-m raw true", "ping": "-m ping", "ssh_a": "ssh (a)", "ssh_b": "ssh (b)"}
 COLLECTION = {"fast_a": "fast (a)", "fast_b": "fast (b)", "mod_a": "module (a)", "mod_b": "module (b)"}
 ENGAGES = ("ssh_a", "ssh_b", "fast_a", "fast_b", "mod_a", "mod_b")
+# --extras: the same verified stop under other settings, warm, at the largest size (issue 12: strategy, forks,
+# ansible.cfg, and Mitogen as an opt-in that the collection does not depend on)
+MITOGEN = "mitogen==0.3.54"
+VARIANTS = ("fast_b[strategy=ansible.builtin.linear]", "mod_b[strategy=ansible.builtin.linear]", "fast_b[forks=5]",
+            "fast_b[forks=10]", "fast_b[forks=50]", "mod_b[pipelining=False]", "fast_b[strategy=mitogen_free]",
+            "mod_b[strategy=mitogen_free]")
 TEMPS = ("warm", "cold")
 
 # (a) on a host: the kill file written as kill_switch writes it (a 0644 file, replaced atomically).
@@ -283,29 +289,55 @@ class Bench:
         must(["ansible", "-i", str(self.inventory), ",".join(hosts), *module], env=self.env)
         return []
 
-    def collection(self, hosts, verify, fast):
-        argv = ["ansible-playbook", "-i", str(self.inventory), "quantops.runbooks.emergency_stop", "-e", "kill_hosts=%s" % ",".join(hosts)]
+    def collection(self, hosts, verify, fast, variant=None):
+        playbook, extra, env = "quantops.runbooks.emergency_stop", [], self.env
+        if variant:
+            playbook, extra, env = self.variant(variant)
+        argv = ["ansible-playbook", "-i", str(self.inventory), playbook, "-e", "kill_hosts=%s" % ",".join(hosts), *extra]
         argv += [] if verify else ["-e", "kill_verify=false"]
         argv += [] if fast else ["-e", "kill_fast=false"]
-        rc, output = run(argv, env=self.env)
+        rc, output = run(argv, env=env)
         if rc != 0:
             raise BenchError("%s exited %d:\n%s" % (" ".join(argv), rc, output[-4000:]))
         return check_summary(output, hosts, verify)
 
+    def variant(self, variant):
+        """(playbook, extra arguments, environment) of a settings variant (see VARIANTS)."""
+        kind, _sep, value = variant.partition("=")
+        if kind == "forks":
+            return "quantops.runbooks.emergency_stop", ["--forks", value], self.env
+        if kind == "pipelining":
+            return "quantops.runbooks.emergency_stop", [], dict(self.env, ANSIBLE_PIPELINING=value)
+        # strategy: a copy of the playbooks with the play's strategy replaced (the play names its own)
+        copy = self.work / ("playbooks-%s" % value)
+        if not copy.exists():
+            shutil.copytree(REPO / "playbooks", copy)
+            path = copy / "emergency_stop.yml"
+            path.write_text(path.read_text().replace("strategy: ansible.builtin.free", "strategy: %s" % value))
+        env = self.env
+        if value.startswith("mitogen"):
+            env = dict(self.env, ANSIBLE_STRATEGY_PLUGINS=str(self.mitogen() / "ansible_mitogen/plugins/strategy"))
+        return str(copy / "emergency_stop.yml"), [], env
+
+    def mitogen(self):
+        """Mitogen, installed for this run only (opt-in measurement; the collection never depends on it)."""
+        target = self.work / "mitogen"
+        if not target.exists():
+            must([sys.executable, "-m", "pip", "install", "-q", "--target", str(target), MITOGEN])
+        return target
+
     def column(self, key, hosts):
-        if key == "startup":
-            must(["ansible-playbook", "-i", str(self.inventory), str(self.noop)], env=self.env)
-            return []
-        if key == "raw_true":
-            return self.adhoc(hosts, "-m", "raw", "-a", "true")
-        if key == "ping":
-            return self.adhoc(hosts, "-m", "ping")
-        if key == "ssh_a":
-            self.raw.fleet(hosts, ENGAGE)
-            return []
-        if key == "ssh_b":
-            return [float(out.split()[1]) for out in self.raw.fleet(hosts, ENGAGE_VERIFY)]
-        return self.collection(hosts, verify=key.endswith("_b"), fast=key.startswith("fast"))
+        floors = {
+            "startup": lambda: must(["ansible-playbook", "-i", str(self.inventory), str(self.noop)], env=self.env) and [],
+            "raw_true": lambda: self.adhoc(hosts, "-m", "raw", "-a", "true"),
+            "ping": lambda: self.adhoc(hosts, "-m", "ping"),
+            "ssh_a": lambda: self.raw.fleet(hosts, ENGAGE) and [],
+            "ssh_b": lambda: [float(out.split()[1]) for out in self.raw.fleet(hosts, ENGAGE_VERIFY)],
+        }
+        if key in floors:
+            return floors[key]() or []
+        base, _sep, variant = key.rstrip("]").partition("[")
+        return self.collection(hosts, verify=base.endswith("_b"), fast=base.startswith("fast"), variant=variant or None)
 
     # --- around the timed runs (untimed)
 
@@ -325,7 +357,7 @@ class Bench:
         t0 = time.monotonic()
         proofs = self.column(key, hosts)
         elapsed = time.monotonic() - t0
-        if key in ENGAGES:
+        if key in ENGAGES or "[" in key:
             self.clear(hosts)
         return elapsed, proofs
 
@@ -354,6 +386,44 @@ def measure(bench, sizes, repeats):
                     proofs.setdefault((n, temp, key), []).extend(seen)
                     log("%2d host(s) %s %-9s %6.2f s%s" % (n, temp, key, elapsed, "  (proof median %.2f s)" % statistics.median(seen) if seen else ""))
     return samples, proofs
+
+
+def measure_extras(bench, n, repeats):
+    """{variant: [seconds]} of the verified stop on n hosts, warm, beside fast_b and mod_b of the same rounds; a
+    variant that cannot run (Mitogen on this ansible-core) records its error instead."""
+    hosts = ["h%d" % i for i in range(1, n + 1)]
+    samples, errors = {}, {}
+    keys = ["fast_b", "mod_b", *VARIANTS]
+    bench.clear(hosts)
+    for r in range(repeats):
+        for key in (keys if r % 2 == 0 else keys[::-1]):
+            if key in errors:
+                continue
+            try:
+                elapsed, _seen = bench.timed(key, "warm", hosts)
+            except BenchError as e:
+                errors[key] = " ".join(str(e).split())[:600]
+                log("extras %s failed: %s" % (key, errors[key][:200]))
+                bench.clear(hosts)
+                continue
+            samples.setdefault(key, []).append(elapsed)
+            log("extras %2d host(s) %-45s %6.2f s" % (n, key, elapsed))
+    return samples, errors
+
+
+def extras_table(samples, errors, n):
+    base = {"fast": med(samples.get("fast_b", [])), "mod": med(samples.get("mod_b", []))}
+    lines = ["", "### Settings, %d hosts, warm, engage + verified (medians)" % n, "",
+             "| path | setting | median | against the default |", "| --- | --- | ---: | ---: |"]
+    for key in ["fast_b", "mod_b", *VARIANTS]:
+        path = "fast" if key.startswith("fast") else "module"
+        setting = key.partition("[")[2].rstrip("]") or "default (free, forks 25, pipelining)"
+        if key in errors:
+            lines.append("| %s | %s | failed | %s |" % (path, setting, errors[key][:200].replace("|", "/")))
+            continue
+        m, b = med(samples.get(key, [])), base[key[:4].rstrip("_")]
+        lines.append("| %s | %s | %s | %s |" % (path, setting, fmt(m), ratio(m, b) if "[" in key else ""))
+    return lines + [""]
 
 
 def med(values):
@@ -472,6 +542,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the figures are medians (default 3)")
     parser.add_argument("--keep", action="store_true", help="leave the lab and the work directory")
     parser.add_argument("--out", help="results file (default benchmarks/kill_switch/results-<date>.md)")
+    parser.add_argument("--extras", action="store_true", help="also the settings variants (strategy, forks, pipelining, "
+                        "Mitogen) at the largest size, warm")
     args = parser.parse_args()
     sizes = sorted({int(x) for x in args.sizes.split(",")})
     out = Path(args.out) if args.out else Path(__file__).parent / ("results-%s.md" % datetime.date.today().isoformat())
@@ -501,6 +573,9 @@ def main():
         load_start = loadavg()
         samples, proofs = measure(bench, sizes, args.repeats)
         report = header(args, deploy, (load_start, loadavg())) + tables(samples, proofs, sizes) + targets(samples, sizes)
+        if args.extras:
+            extra, errors = measure_extras(bench, max(sizes), args.repeats)
+            report += extras_table(extra, errors, max(sizes))
         report += ["<details><summary>every sample (seconds)</summary>", "", "```",
                    *("%s %s %s: %s%s" % (k[0], k[1], k[2], json.dumps([round(x, 3) for x in v]),
                                          "  proofs %s" % json.dumps(sorted(proofs[k])) if proofs.get(k) else "")
