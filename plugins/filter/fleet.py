@@ -5,16 +5,26 @@
 targeted host (a host that left no outcome was unreachable or failed before it could record one)."""
 
 # worst first: the host's status is the worst of its results
+DEFAULT_KILL_FILE = "/tmp/ai-quant-kill"
 KILL_ORDER = ("UNREACHABLE", "UNPROTECTED", "NOT_CLEARED", "PROTECTED", "CLEARED", "ENGAGED", "WOULD_ENGAGE", "WOULD_CLEAR",
               "NO_KILL_SWITCH", "NOT_RUNNING", "UNCHANGED")
 
 
-def kill_outcome(results, stopped=False):
-    """One host's outcome from the kill_switch results of its loop: the worst status, with every summary."""
+def kill_outcome(results, stopped=False, stop_results=None):
+    """One host's outcome from the kill_switch results of its loop (a list, or the registered dict that holds it):
+    the worst status, with every summary. A failed result says why; ``stop_results`` are option C's, which may
+    have failed too."""
+    if isinstance(results, dict):
+        results = results.get("results", [results])
     unreachable = [r for r in (results or []) if isinstance(r, dict) and r.get("unreachable")]
     if unreachable:
         return dict(status="UNREACHABLE", effective_mode="unknown",
                     summary=" ".join(str(unreachable[0].get("msg", "no connection to the host")).split())[:300])
+    # a run that failed (kept in the play with failed_when: false) has no status, only its message
+    failed = [r for r in (results or []) if isinstance(r, dict) and "status" not in r and not r.get("skipped")
+              and (r.get("failed") or "msg" in r)]
+    if failed:
+        return dict(status="UNPROTECTED", effective_mode="unknown", summary=" ".join(str(failed[0].get("msg", failed[0])).split())[:300])
     results = [r for r in (results or []) if isinstance(r, dict) and "status" in r]
     if not results:
         return dict(status="UNPROTECTED", effective_mode="unknown", summary="the kill switch module returned nothing")
@@ -31,9 +41,30 @@ def kill_outcome(results, stopped=False):
     mode = results[0].get("effective_mode", "unknown")
     if status == "NO_KILL_SWITCH":
         mode = "none"  # what the file says does not matter to a trader that reads none
+    kill_files = sorted(set(r["kill_file"] for r in results if r.get("kill_file") and r["kill_file"] != DEFAULT_KILL_FILE))
+    if kill_files and status in decisive:
+        summaries.append("kill file %s" % ", ".join(kill_files))  # not the runbook's: say which one was written
     if stopped:
+        bad = [r for r in _results(stop_results) if not r.get("skipped") and r.get("state") != "stopped"]
+        if bad:
+            return dict(status="UNPROTECTED", effective_mode=mode, summary="%s in force, but option C failed: %s" % (
+                mode, " ".join(str(bad[0].get("msg", bad[0])).split())[:250]))
         return dict(status="STOPPED", effective_mode=mode, summary="%s in force, trader units stopped (option C)" % mode)
     return dict(status=status, effective_mode=mode, summary=" | ".join(summaries))
+
+
+def _results(registered):
+    if isinstance(registered, dict):
+        return [r for r in registered.get("results", [registered]) if isinstance(r, dict)]
+    return [r for r in (registered or []) if isinstance(r, dict)]
+
+
+def kill_outcome_of(host_vars, stopped=False, engage="es_engage", stop="es_stopped"):
+    """kill_outcome of one host from its variables (``hostvars[host]``): its registered kill results ``engage`` and
+    option C results ``stop``; {} when it registered none (the fleet summary says so)."""
+    if host_vars.get(engage) is None:
+        return {}
+    return kill_outcome(host_vars.get(engage), stopped=stopped, stop_results=host_vars.get(stop))
 
 
 MISSING = "UNREACHABLE: no outcome (unreachable, or failed before it recorded one)"
@@ -117,4 +148,4 @@ def db_outcome(candles, funding, bbo=None, trading=None, remediated=None):
 class FilterModule:
     def filters(self):
         return dict(kill_outcome=kill_outcome, fleet_summary=fleet_summary, rollback_outcome=rollback_outcome,
-                    db_outcome=db_outcome)
+                    db_outcome=db_outcome, kill_outcome_of=kill_outcome_of)

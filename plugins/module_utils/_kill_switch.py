@@ -125,6 +125,17 @@ def plan(requested: str, method: str, sources: Dict[str, str], force: bool = Fal
     }
 
 
+def nothing_to_verify(row: Dict[str, Any]) -> bool:
+    """Marks a trader unit's row that has no kill switch to verify (not running, or a paper trader): True if so."""
+    if not row["running"]:
+        row.update(verified=None, proof="not running")
+        return True
+    if not row["reads_kill_switch"]:
+        row.update(verified=None, in_force="none", proof="%s mode: no kill switch" % row["trader_mode"])
+        return True
+    return False
+
+
 def host_status(rows: Dict[str, Dict[str, Any]], requested: str) -> Tuple[str, str]:
     """The host's status and one line for it, from the judged rows of its trader units (module and fast path)."""
     killable = [r for r in rows.values() if r["running"] and r["reads_kill_switch"]]

@@ -595,11 +595,7 @@ class Verifier:
 def judge(rows, proofs, requested, path, written):
     """Per running trader with a kill switch: the mode in force from its own sources, verified or why not."""
     for row in rows.values():
-        if not row["running"]:
-            row.update(verified=None, proof="not running")
-            continue
-        if not row["reads_kill_switch"]:
-            row.update(verified=None, in_force="none", proof="%s mode: no kill switch" % row["trader_mode"])
+        if ks.nothing_to_verify(row):
             continue
         facts, proc = row["_facts"], row["_proc"]
         try:

@@ -170,21 +170,18 @@ def judge(report: Dict[str, Any], p: Dict[str, Any]) -> Dict[str, Any]:
 def judge_row(row: Dict[str, Any], report: Dict[str, Any], requested: str) -> None:
     """One trader unit's verdict (as the module's judge): the mode its own sources give, and its proof."""
     path, final, written = report["kill_file"], report["final"], report["written"]
-    if not row["running"]:
-        row.update(verified=None, proof="not running")
-        return
-    if not row["reads_kill_switch"]:
-        row.update(verified=None, in_force="none", proof="%s mode: no kill switch" % row["trader_mode"])
+    if ks.nothing_to_verify(row):
         return
     why: List[str] = []
     env = row["env_kill_switch"]
     if row["kill_file"] != path:
-        row["in_force"] = env  # its own file was not read here: claim no more than its environment gives
-        why.append("kill written to %s; the trader polls %s" % (path, row["kill_file"]))
-    else:
-        row["in_force"] = final if final in ks.MODES and final != "off" else env
+        # its own file was not read here (the script refuses to touch a path it was not given): claim nothing
+        row.update(in_force="unknown", verified=False,
+                   proof="kill written to %s; the trader polls %s, which was not read" % (path, row["kill_file"]))
+        return
+    row["in_force"] = final if final in ks.MODES and final != "off" else env
     entry = report["proofs"].get(row["pid"])
-    if entry is None and row["kill_file"] == path:
+    if entry is None:
         why.append("no heartbeat of pid %d showed a loop begun %.0f s after the write (its state sync period)"
                    % (row["pid"], row["state_sync_s"]))
     elif entry is not None:

@@ -13,16 +13,13 @@ umask 077
 count() { echo $#; }
 say() { printf '%s\n' "$*"; }
 fallback() { say "fallback $*"; exit 0; }
-rank() { case "$1" in halt_all) echo 2 ;; close_only) echo 1 ;; *) echo 0 ;; esac; }
-trim_lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]' | sed 's/^[[:space:]]*//; s/[[:space:]]*$//'; }
-env_mode() {
-  case "$(trim_lower "$1")" in
-    1|true|yes|y|on|close_only|close) echo close_only ;;
-    halt|halt_all|2|stop|full) echo halt_all ;;
-    *) echo off ;;
-  esac
+# Few processes: on a loaded fleet every fork counts, so words are compared with case, not with tr and sed.
+stricter() {  # $1 is stricter than $2 (halt_all > close_only > off)
+  case "$1:$2" in halt_all:close_only|halt_all:off|close_only:off) return 0 ;; *) return 1 ;; esac
 }
-file_mode() { case "$(trim_lower "$1")" in *halt*|*full*) echo halt_all ;; *) echo close_only ;; esac; }
+file_mode() {  # what the trader makes of an existing file (engine/risk.py): "halt" or "full" in it, any case
+  case "$1" in *[Hh][Aa][Ll][Tt]*|*[Ff][Uu][Ll][Ll]*) echo halt_all ;; *) echo close_only ;; esac
+}
 plain_path() {
   case "$1" in /*) ;; *) return 1 ;; esac
   case "$1" in *[!A-Za-z0-9._/-]*|*//*|*/./*|*/../*|*/.|*/..|*/) return 1 ;; esac
@@ -32,22 +29,32 @@ plain_path() {
 # write only where the sticky bit keeps them to their own entries, as in /tmp). $2=1 also wants the last one to be
 # world-writable and sticky: a path the trader named is only ever written where the trader could write it itself.
 root_dirs() {
+  set -- "$1" "$2" /
   rest=${1#/}
-  p=/
-  while :; do
-    [ -L "$p" ] && return 1
-    [ -d "$p" ] || return 1
-    st=$(stat -c '%u %a' -- "$p") || return 1
-    owner=${st% *}
-    perm=${st#* }
-    [ "$owner" = 0 ] || return 1
-    if [ $((0$perm & 022)) -ne 0 ] && [ $((0$perm & 01000)) -eq 0 ]; then return 1; fi
-    [ -z "$rest" ] && break
+  p=
+  while [ -n "$rest" ]; do
     c=${rest%%/*}
     case "$rest" in */*) rest=${rest#*/} ;; *) rest= ;; esac
-    p=${p%/}/$c
+    p=$p/$c
+    set -- "$@" "$p"
   done
-  if [ "$2" = 1 ] && [ $((0$perm & 01002)) -ne $((01002)) ]; then return 1; fi
+  want=$2
+  shift 2
+  n=$#
+  # one stat for every component: owner, permissions, type (a symlink is reported as one, never followed)
+  st=$(stat -c '%u %a %F' -- "$@") || return 1
+  seen=0
+  while read -r owner perm kind; do
+    seen=$((seen + 1))
+    [ "$kind" = directory ] || return 1
+    [ "$owner" = 0 ] || return 1
+    if [ $((0$perm & 022)) -ne 0 ] && [ $((0$perm & 01000)) -eq 0 ]; then return 1; fi
+    last=$perm
+  done <<STAT
+$st
+STAT
+  [ "$seen" = "$n" ] || return 1
+  if [ "$want" = 1 ] && [ $((0$last & 01002)) -ne $((01002)) ]; then return 1; fi
   return 0
 }
 # The kill file now: "off" when absent; "fallback" when it is anything but a regular file of root or the trader
@@ -87,21 +94,29 @@ while read -r unit state pid; do
   [ -n "$unit" ] || continue
   case "$pid" in ''|*[!0-9]*) pid=0 ;; esac
   if [ "$state" != active ] || [ "$pid" = 0 ]; then say "unit $unit stopped"; continue; fi
-  environ=$(tr '\0' '\n' < "$PROC/$pid/environ" 2>/dev/null) || fallback "cannot read the environment of $unit (pid $pid)"
-  get() { printf '%s\n' "$environ" | sed -n "s/^$1=//p" | tail -n 1; }
-  tmode=$(trim_lower "$(get AI_QUANT_MODE)")
-  [ -n "$tmode" ] || tmode=paper
-  kfile=$(get AI_QUANT_KILL_SWITCH_FILE | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
-  emode=$(env_mode "$(get AI_QUANT_KILL_SWITCH)")
-  sync=$(get AI_QUANT_LIVE_STATE_SYNC_SECS)
-  case "$sync" in ''|*[!0-9.]*|*.*.*|.) sync=10 ;; esac
+  [ -r "$PROC/$pid/environ" ] || fallback "cannot read the environment of $unit (pid $pid)"
+  # The trader's own view (engine/risk.py, engine/daemon.py): the last assignment wins, values trimmed, words in
+  # any case; prints "mode kill-switch-word sync-seconds kill-file" (the file last: the rest of the line).
+  facts=$(tr '\0' '\n' < "$PROC/$pid/environ" | awk '
+    function trim(v) { gsub(/^[ \t\r]+|[ \t\r]+$/, "", v); return v }
+    { i = index($0, "="); if (i > 1) env[substr($0, 1, i - 1)] = substr($0, i + 1) }
+    END {
+      mode = tolower(trim(env["AI_QUANT_MODE"])); if (mode == "") mode = "paper"
+      w = tolower(trim(env["AI_QUANT_KILL_SWITCH"])); ks = "off"
+      if (w ~ /^(1|true|yes|y|on|close_only|close)$/) ks = "close_only"
+      if (w ~ /^(halt|halt_all|2|stop|full)$/) ks = "halt_all"
+      sync = env["AI_QUANT_LIVE_STATE_SYNC_SECS"]; if (sync !~ /^[0-9]+(\.[0-9]*)?$/) sync = 10
+      print mode, ks, sync, trim(env["AI_QUANT_KILL_SWITCH_FILE"]) }')
+  read -r tmode emode sync kfile <<FACTS
+$facts
+FACTS
   case "$tmode" in
     live|dry_live)
       [ -n "$kfile" ] || fallback "$unit (pid $pid) polls no kill file (AI_QUANT_KILL_SWITCH_FILE unset)"
       plain_path "$kfile" || fallback "$unit (pid $pid) polls $kfile, not a plain absolute path"
       killable="$killable $unit:$pid:$sync:$kfile"
       case " $polled " in *" $kfile "*) ;; *) polled="${polled:+$polled }$kfile" ;; esac
-      [ "$(rank "$emode")" -gt "$(rank "$env_now")" ] && env_now=$emode
+      if stricter "$emode" "$env_now"; then env_now=$emode; fi
       ;;
   esac
   say "unit $unit running $pid $tmode ${kfile:--} $emode $sync"
@@ -140,7 +155,7 @@ read_kill
 previous=$file_now
 [ "$previous" = off ] && previous=$env_now
 target=$REQUESTED
-if [ "$(rank "$previous")" -gt "$(rank "$REQUESTED")" ] || [ "$(rank "$file_now")" -gt "$(rank "$REQUESTED")" ]; then
+if stricter "$previous" "$REQUESTED" || stricter "$file_now" "$REQUESTED"; then
   target=$file_now
 fi
 file_before=$file_now
@@ -178,7 +193,7 @@ if [ "$CHECK" != 1 ] && [ "$VERIFY" = 1 ]; then
     first=$(awk -v a="${first:-$sync}" -v b="$sync" 'BEGIN { print (b < a ? b : a) }')
   done
   if [ -n "$wanted" ]; then
-    deadline=$(awk -v w="$written" -v t="$TIMEOUT" 'BEGIN { printf "%.6f", w + t }')
+    deadline=$(awk -v w="$written" -v t="$TIMEOUT" 'BEGIN { d = w + t; printf "%d", (d == int(d) ? d : int(d) + 1) }')
     early=$(awk -v w="$written" -v s="$first" -v n="$(date +%s.%N)" -v t="$TIMEOUT" \
       'BEGIN { d = w + s + 0.25 - n; if (d > t) d = t; printf "%.3f", (d > 0 ? d : 0) }')
     sleep "$early"
@@ -199,7 +214,7 @@ if [ "$CHECK" != 1 ] && [ "$VERIFY" = 1 ]; then
       left=0
       for w in $wanted; do case " $proved " in *" ${w%%:*} "*) ;; *) left=1 ;; esac; done
       [ "$left" = 0 ] && break
-      awk -v d="$deadline" -v n="$(date +%s.%N)" 'BEGIN { exit !(n >= d) }' && break
+      [ "$(date +%s)" -ge "$deadline" ] && break
       sleep 0.1
     done
   fi

@@ -65,3 +65,23 @@ def test_db_outcome_tallies_and_lists_every_problem():
                               " | trading: trading_engine.db ok | remediated: ws sidecar restarted")
     lines = fleet.fleet_summary(["h1"], [out], ["HEALTHY"])["lines"]
     assert lines[1] == "    candles_1m.db BTC: stale"
+
+
+def test_kill_outcome_names_a_kill_file_that_is_not_the_runbooks():
+    out = fleet.kill_outcome([dict(status="PROTECTED", summary="live ok", kill_file="/tmp/other-kill")])
+    assert out["summary"] == "live ok | kill file /tmp/other-kill"
+    assert fleet.kill_outcome([dict(status="PROTECTED", summary="ok", kill_file="/tmp/ai-quant-kill")])["summary"] == "ok"
+
+
+def test_kill_outcome_of_a_host_from_its_registered_results():
+    ok = dict(results=[dict(status="PROTECTED", effective_mode="close_only", summary="live ok")])
+    assert fleet.kill_outcome_of({"es_engage": ok})["status"] == "PROTECTED"
+    assert fleet.kill_outcome_of({}) == {}  # registered nothing: the summary says it left no outcome
+    failed = dict(results=[dict(failed=False, msg="value of mode must be one of: close_only, halt_all, off, got: x")])
+    out = fleet.kill_outcome_of({"es_engage": failed})
+    assert out["status"] == "UNPROTECTED" and "must be one of" in out["summary"]
+    stopped = dict(results=[dict(state="stopped", changed=True), dict(state="stopped")])
+    assert fleet.kill_outcome_of({"es_engage": ok, "es_stopped": stopped}, stopped=True)["status"] == "STOPPED"
+    left = dict(results=[dict(state="stopped"), dict(msg="Unable to stop service x", failed=False)])
+    out = fleet.kill_outcome_of({"es_engage": ok, "es_stopped": left}, stopped=True)
+    assert out["status"] == "UNPROTECTED" and "option C failed: Unable to stop service x" in out["summary"]
