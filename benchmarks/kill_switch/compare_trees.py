@@ -43,8 +43,8 @@ def main():
     print("| --- | --- | ---: | ---: |")
     for tree in args.trees:
         for temp in bench.TEMPS:
-            print("| %s | %s | %.2f s | %.2f s |" % (tree, temp, statistics.median(samples[(tree, temp, "fast_a")]),
-                                                    statistics.median(samples[(tree, temp, "fast_b")])))
+            a, b = (statistics.median(samples[(tree, temp, key)]) for key in ("fast_a", "fast_b"))
+            print("| %s | %s | %.2f s | %.2f s |" % (tree, temp, a, b))
     print("(%d hosts, medians of %d, %s)" % (args.hosts, args.repeats, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
 
 
