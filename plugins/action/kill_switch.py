@@ -8,8 +8,8 @@ nothing, says why, and the module runs as usual in the same task."""
 
 import datetime
 
-from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.quantops.runbooks.plugins.plugin_utils import _kill_fast
 
@@ -22,14 +22,12 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars or {})
         args = dict(self._task.args)
-        fast = args.pop("fast", False)
-        fast = fast if isinstance(fast, bool) else to_text(fast).strip().lower() in ("1", "true", "yes", "on", "y")
+        fast = boolean(args.pop("fast", False), strict=False)
         params = dict(args)
         for key, default in (("method", "file"), ("scope", "user"), ("verify", False), ("verify_timeout", 150.0),
                              ("units", ["openclaw-ai-quant-trader", "openclaw-ai-quant-live"])):
             params.setdefault(key, default)
-        params["verify"] = params["verify"] if isinstance(params["verify"], bool) else \
-            to_text(params["verify"]).strip().lower() in ("1", "true", "yes", "on", "y")
+        params["verify"] = boolean(params["verify"], strict=False)
         if isinstance(params["units"], str):
             params["units"] = [u.strip() for u in params["units"].split(",")]
         why = _kill_fast.why_not_fast(params) if fast else "fast is false"
@@ -52,10 +50,7 @@ class ActionModule(ActionBase):
         user = to_text(task_vars.get("ansible_user") or self._play_context.remote_user or "")
         head = _kill_fast.audit_head(params, now, user)
         script = _kill_fast.build_script(params, self._task.check_mode, head)
-        try:
-            res = self._low_level_execute_command(script, sudoable=True, executable="/bin/sh")
-        except AnsibleConnectionFailure:
-            raise
+        res = self._low_level_execute_command(script, sudoable=True, executable="/bin/sh")  # unreachable: raised as is
         report = _kill_fast.parse(to_text(res.get("stdout", ""), errors="surrogate_or_strict"))
         if report["fallback"]:
             return dict(fallback="fast path declined: %s" % report["fallback"])

@@ -12,7 +12,7 @@ import shlex
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _kill_switch as ks
-from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
+from ansible_collections.quantops.runbooks.plugins.module_utils import _trader, _units
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import iso
 
 SCRIPT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kill_fast.sh")
@@ -62,7 +62,7 @@ def build_script(p: Dict[str, Any], check_mode: bool, head: str = "", script_tex
     if script_text is None:
         with open(SCRIPT_PATH, encoding="utf-8") as f:
             script_text = f.read()
-    units = " ".join(u if u.endswith(".service") else u + ".service" for u in p["units"])
+    units = " ".join(_units.service_name(u) for u in p["units"])
     audit = p.get("audit_log") if p.get("reason") and p.get("audit_log") else ""
     values = dict(REQUESTED=p["mode"], KPATH=p.get("path") or "", KUSER=p["user"], UNITS=units,
                   VERIFY="1" if p.get("verify") else "0", TIMEOUT="%.3f" % float(p.get("verify_timeout", 150.0)),
