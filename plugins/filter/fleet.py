@@ -91,9 +91,9 @@ def fleet_summary(hosts, outcomes, ok_statuses, missing=None):
         if status not in ok_statuses:
             failed.append(host)
     if failed:
-        msg = "%d of %d host(s) not OK: %s" % (len(failed), len(lines), ", ".join(failed))
+        msg = "%d of %d host(s) not OK: %s" % (len(failed), len(hosts), ", ".join(failed))
     else:
-        msg = "all %d host(s) OK" % len(lines)
+        msg = "all %d host(s) OK" % len(hosts)
     return dict(lines=lines, failed=failed, msg=msg)
 
 

@@ -29,15 +29,17 @@ from ansible_collections.quantops.runbooks.plugins.modules import (
     journal_check,
     kill_switch,
     sqlite_integrity,
+    unit_gate,
 )
 
 MODULES = dict(
     bbo_db_info=bbo_db_info, candle_db_info=candle_db_info, config_known_good=config_known_good, config_rollback=config_rollback,
     funding_db_info=funding_db_info, journal_check=journal_check, kill_switch=kill_switch, sqlite_integrity=sqlite_integrity,
+    unit_gate=unit_gate,
 )
 NOW = 1795273930000
 # Modules that talk to systemd: their commands are recorded and answered, never run.
-SYSTEMD = ("journal_check", "kill_switch")
+SYSTEMD = ("journal_check", "kill_switch", "unit_gate")
 DROP = object()  # a case's value that removes the base argument
 NOBODY = 65534
 SECONDS = 10.0  # a guard against hangs and endless loops (nan timeouts), not a performance claim: the machine may be busy
@@ -62,6 +64,7 @@ BASE = dict(
     kill_switch=dict(mode="close_only", path="{tmp}/kill/ai-quant-kill", unit="openclaw-ai-quant-live", scope="system"),
     config_rollback=dict(repo="{tmp}/bot", to="HEAD~1", validate=None),
     config_known_good=dict(repo="{tmp}/bot"),
+    unit_gate=dict(names=["openclaw-ai-quant-live"], state="restarted", scope="system", timeout=1),
 )
 
 HUGE_REF = "a" * 1000000
@@ -205,6 +208,26 @@ CASES = (
         Case("config_known_good", "note of 1 MB", dict(note="n" * 1000000), ["note", "at most 10000"]),
         Case("config_known_good", "note with a NUL byte", dict(note="ok\0bad"), ["note", "nul"]),
         Case("config_known_good", "state=gone", dict(state="gone"), ["state", "one of"]),
+    ]
+    + [
+        Case("unit_gate", "names: []", dict(names=[]), ["names", "empty"]),
+        Case("unit_gate", "names ['--host=x']", dict(names=["--host=x"]), ["names", "not an option"]),
+        Case("unit_gate", "names ['a/b']", dict(names=["a/b"]), ["names", "not a systemd unit name"]),
+        Case("unit_gate", "names with a newline", dict(names=["a\nb"]), ["names", "not a systemd unit name"]),
+        Case("unit_gate", "related ['-x']", dict(related=["-x"]), ["related", "not an option"]),
+        Case("unit_gate", "state=gone", dict(state="gone"), ["state", "one of"]),
+        Case("unit_gate", "proof=magic", dict(proof="magic"), ["proof", "one of"]),
+        Case("unit_gate", "proof=journal without pattern", dict(proof="journal"), ["proof=journal needs pattern"]),
+        Case("unit_gate", "pattern '(' (bad regex)", dict(pattern="("), ["pattern", "regular expression"]),
+        Case("unit_gate", "fail_pattern ['']", dict(fail_pattern=[""]), ["fail_pattern", "non-empty"]),
+        Case("unit_gate", "settle=-1", dict(settle=-1), ["settle", "from 0 to 3600"]),
+        Case("unit_gate", "settle=nan", dict(settle="nan"), ["settle", "from 0 to 3600"]),
+        Case("unit_gate", "timeout=0", dict(timeout=0), ["timeout", "from 1 to 3600"]),
+        Case("unit_gate", "timeout=inf", dict(timeout="inf"), ["timeout", "from 1 to 3600"]),
+        Case("unit_gate", "poll=0 (a busy loop)", dict(poll=0), ["poll", "from 0.05 to 10"]),
+        Case("unit_gate", "max_mids_age=nan", dict(max_mids_age="nan"), ["max_mids_age", "from 0.1 to 3600"]),
+        Case("unit_gate", "kill_modes {live: maybe}", dict(kill_modes={"live": "maybe"}), ["kill_modes", "close_only"]),
+        Case("unit_gate", "poll=nan", dict(poll="nan"), ["poll", "from 0.05 to 10"]),
     ]
 )
 

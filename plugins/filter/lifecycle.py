@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: quantops.runbooks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Decisions of the bot's lifecycle flows (bot_restart, bot_stop, bot_start), in Python: one host's outcome from
+the results of its steps, in the order they ran, and what an export of a trader's state says about its exposure."""
+
+DONE = {"restart": "RESTARTED", "stop": "STOPPED", "start": "STARTED"}
+SHORT = (("openclaw-ai-quant-ws-sidecar", "sidecar"), ("openclaw-ai-quant-trader", "paper"), ("openclaw-ai-quant-live", "live"),
+         ("openclaw-ai-quant-monitor", "monitor"))
+
+
+def short(unit):
+    name = str(unit or "")
+    if name.endswith(".service"):
+        name = name[:-len(".service")]
+    return dict(SHORT).get(name, name)
+
+
+def _one_line(text, width=300):
+    return " ".join(str(text).split())[:width]
+
+
+def _ran(result):
+    return isinstance(result, dict) and result and not result.get("skipped")
+
+
+def _unit_line(unit, row):
+    parts = []
+    if row.get("ready_s") is not None:
+        parts.append("ready %.2fs" % row["ready_s"])
+    if row.get("strategy_sha1"):
+        parts.append("sha1 %s" % row["strategy_sha1"])
+    held, after = row.get("kill_mode_held"), row.get("kill_mode_after") or row.get("kill_mode_sources")
+    if after not in (None, "off") or held not in (None, "off"):
+        if held not in (None, "off") and after not in (None, held):
+            parts.append("kill %s held, but its sources give %s: a start runs without it" % (held, after))
+        else:
+            parts.append("kill %s%s" % (after or held, " kept" if row.get("kill_mode_after") and held == after else ""))
+    if row.get("action") == "stopped":
+        parts.append("stopped")
+    elif (row.get("action") == "none" and row.get("active_state") in ("inactive", "failed")):
+        parts.append(row.get("active_state") or "inactive")
+    if row.get("action") == "none" and row.get("active_state") == "active" and row.get("ready_s") is None:
+        parts.append("already active")
+    return "%s %s" % (short(unit), " ".join(parts)) if parts else short(unit)
+
+
+def _failure(name, result):
+    """(summary, details) of a failed step: why, the failed units' last journal lines, what the related units were left in."""
+    why = _one_line(result.get("msg") or "failed", 400)
+    details = []
+    for unit, lines in sorted((result.get("journal") or {}).items()):
+        for line in (lines or [])[-5:]:
+            details.append("%s journal: %s" % (short(unit), _one_line(line, 200)))
+    states = ["%s %s/%s" % (short(u), r.get("active_state"), r.get("sub_state")) for u, r in sorted((result.get("related") or {}).items())]
+    summary = "%s: %s" % (name, why)
+    if states:
+        summary += " | left in: %s" % ", ".join(states)
+    if result.get("refused"):
+        summary += " | nothing changed"
+    return summary, details
+
+
+# PLR0913: warn_only and quiet are keyword-only tuning of the summary
+def bot_outcome(steps, action, failed_result=None, check_mode=False, *, warn_only=("monitor",), quiet=()):  # noqa: PLR0913
+    """One host's outcome of a lifecycle flow from ``steps`` (step name -> registered unit_gate result, in the order
+    they ran; skipped or missing ones are ignored). The first failed step makes the host FAILED, or UNREACHABLE; a
+    failed ``warn_only`` step is a warning. ``failed_result`` is the rescue's failure when no step holds it. A step of
+    ``quiet`` that went well adds nothing to the summary (the stop before a start)."""
+    done = "WOULD_" + action.upper() if check_mode else DONE[action]
+    parts, warnings, ran = [], [], []
+    for name, result in (steps or {}).items():
+        if not _ran(result):
+            continue
+        ran.append(name)
+        if result.get("unreachable"):
+            return dict(status="UNREACHABLE", summary=_one_line(result.get("msg", "no connection to the host")))
+        if result.get("failed"):
+            if name in warn_only:
+                warnings.append("WARNING %s: %s" % (name, _one_line(result.get("msg"), 200)))
+                continue
+            summary, details = _failure(name, result)
+            not_run = [n for n in steps if n not in ran and not (isinstance(steps[n], dict) and steps[n].get("skipped"))]
+            if not_run:
+                summary += " | not done: %s" % ", ".join(not_run)
+            return dict(status="FAILED", summary=summary, details=details)
+        units = result.get("units") or {}
+        if name in quiet:
+            continue
+        totals = result.get("totals") or {}
+        if units:
+            parts.append(", ".join(_unit_line(u, r) for u, r in units.items()))
+        elif "series" in totals:
+            parts.append("%s: %d series fresh" % (name, totals["series"]))
+        elif result.get("msg"):
+            parts.append(_one_line(result["msg"], 200))
+    if isinstance(failed_result, dict) and failed_result:
+        if failed_result.get("unreachable"):
+            return dict(status="UNREACHABLE", summary=_one_line(failed_result.get("msg", "no connection to the host")))
+        return dict(status="FAILED", summary=_one_line(failed_result.get("msg", failed_result), 400))
+    return dict(status=done, summary=" | ".join(parts + warnings) or "nothing to do")
+
+
+def state_exposure(state):
+    """What an export_state.py JSON shows a trader holds: open positions and open orders, and one line for each."""
+    state = state if isinstance(state, dict) else {}
+    positions = [p for p in state.get("positions") or [] if isinstance(p, dict)]
+    orders = [o for o in state.get("open_orders") or [] if isinstance(o, dict)]
+    lines = []
+    for p in positions:
+        lines.append("position %s %s size %s entry %s" % (p.get("symbol", "?"), p.get("side", p.get("type", "?")),
+                                                        p.get("size", p.get("qty", p.get("szi", "?"))),
+                                                        p.get("entry_price", p.get("entry_px", p.get("entryPx", "?")))))
+    for o in orders:
+        lines.append("open order %s %s %s @ %s" % (o.get("symbol", o.get("coin", "?")), o.get("side", "?"),
+                                                   o.get("qty", o.get("sz", o.get("size", "?"))), o.get("price", o.get("limit_px", o.get("limitPx", "?")))))
+    return dict(positions=len(positions), open_orders=len(orders), lines=lines)
+
+
+class FilterModule:
+    def filters(self):
+        return dict(bot_outcome=bot_outcome, state_exposure=state_exposure)
