@@ -32,6 +32,8 @@ description:
     a restart or stop would drop that mode. After a start it proves the mode holds, as the emergency stop does: a
     heartbeat of a process started after the sources were set, with sources that give at least that mode.
   - V(stopped) stops the units that are active and checks that each one is inactive.
+  - A unit in the C(failed) state (for example one that crashed in a loop until it hit its start limit) is reset
+    with C(systemctl reset-failed) before it is started or restarted; systemd would refuse the start otherwise.
 author:
   - Quant Ops (@quantops)
 extends_documentation_fragment:
@@ -413,6 +415,12 @@ class Gate:
         verb = {"started": "start", "restarted": "restart", "stopped": "stop"}[self.p["state"]]
         self.acted_at = time.time()
         self.acted_mono = time.monotonic()
+        crashed = [u for u in self.todo if self.before[u].get("ActiveState") == "failed"]
+        if crashed and verb != "stop":
+            # a unit that crashed in a loop has hit its start limit: systemd refuses to start it until reset
+            rc, out, err = _units.systemctl(self.module, self.target, "reset-failed", "--", *crashed)
+            if rc != 0:
+                self.module.warn("reset-failed of %s: %s" % (", ".join(crashed), (err or out).strip()))
         rc, out, err = _units.systemctl(self.module, self.target, verb, "--", *self.todo)
         for unit in self.todo:
             self.units[unit]["action"] = self.p["state"]
