@@ -12,6 +12,12 @@ Sources (see tests/lab/apps/openclaw-ai-quant/FIDELITY.md):
 - ws_sidecar/src/main.rs: ``ws connected: attempt=N status=101 ...`` on stderr when the WebSocket is up; candles are
   upserted into candles_<interval>.db on every trade, the forming bar included, with ``updated_at`` in RFC 3339 UTC
   to the second (``2026-11-29T19:38:08Z``).
+- ws_sidecar/src/main.rs ``ws_loop``: a lost connection logs ``ws read error: ...``, ``ws close: ...`` or ``ws send
+  error: ...`` (a client's ``restart``: ``ws restart requested by client``), a failed connect ``ws connect failed:
+  ...``, and every new try ``ws connect: attempt=N`` with N counting from 1 for the process. The words "disconnect"
+  and "reconnect" appear in no line.
+- The paths are read as the sidecar reads them (``env::var``): a variable that is set counts even when empty, and a
+  relative path is relative to the sidecar's working directory.
 """
 
 import calendar
@@ -29,9 +35,13 @@ SOCKET_NAME = "openclaw-ai-quant-ws.sock"
 ENV_SOCK = "AI_QUANT_WS_SIDECAR_SOCK"
 ENV_SYMBOLS = "AI_QUANT_SIDECAR_SYMBOLS"
 ENV_CANDLES_DIR = "AI_QUANT_CANDLES_DB_DIR"
-# The sidecar's own line when its WebSocket is up (ws_sidecar/src/main.rs).
+# The sidecar's own lines (ws_sidecar/src/main.rs): its WebSocket is up; the connection was lost (or a connect
+# failed); a new connection is tried after the first. DISCONNECT matches the last two: the runbook's grep for
+# "disconnect|reconnect" on the lines the sidecar really writes.
 CONNECTED = r"\bws connected: attempt=\d+"
-DISCONNECT = r"(?i)\b(disconnect|reconnect|ws connect: attempt=(?:[2-9]|\d\d+))"
+DISCONNECTED = r"\bws (?:read error|close|send error|connect failed):|\bws restart requested by client\b"
+RECONNECT = r"\bws connect: attempt=(?:[2-9]|[1-9]\d+)\b"
+DISCONNECT = r"(?:%s)|(?:%s)" % (DISCONNECTED, RECONNECT)
 MINUTE_MS = 60000
 MAX_LINE = 1 << 20
 
@@ -40,12 +50,12 @@ class SidecarError(Exception):
     pass
 
 
-def socket_path(environ: Mapping[str, str]) -> str:
-    """The socket the sidecar with this environment listens on (and its clients with the same one connect to)."""
-    explicit = (environ.get(ENV_SOCK) or "").strip()
-    if explicit:
-        return explicit
-    runtime = (environ.get("XDG_RUNTIME_DIR") or "").strip()
+def socket_path(environ: Mapping[str, str], cwd: str = "/") -> str:
+    """The socket the sidecar with this environment (and working directory) listens on, as an absolute path."""
+    explicit = environ.get(ENV_SOCK)
+    if explicit:  # an empty value makes the real sidecar bind "" and fail (the stand-in refuses to start): no socket
+        return os.path.normpath(os.path.join(cwd, explicit))
+    runtime = (environ.get("XDG_RUNTIME_DIR") or "").strip().rstrip("/")
     return os.path.join(runtime or "/tmp", SOCKET_NAME)
 
 
@@ -56,14 +66,12 @@ def env_symbols(environ: Mapping[str, str]) -> List[str]:
 
 def candles_dir(environ: Mapping[str, str], cwd: str) -> str:
     """AI_QUANT_CANDLES_DB_DIR, else candles_dbs beside the trading/market DB the sidecar would derive it from."""
-    explicit = (environ.get(ENV_CANDLES_DIR) or "").strip()
-    if explicit:
-        return os.path.normpath(os.path.join(cwd, explicit))
-    for name in ("AI_QUANT_MARKET_DB_PATH", "AI_QUANT_DB_PATH"):
-        value = (environ.get(name) or "").strip()
-        if value:
-            return os.path.join(os.path.dirname(os.path.normpath(os.path.join(cwd, value))), "candles_dbs")
-    return os.path.join(cwd, "candles_dbs")
+    if ENV_CANDLES_DIR in environ:  # set, even empty ("": the working directory itself)
+        return os.path.normpath(os.path.join(cwd, environ[ENV_CANDLES_DIR]))
+    # env::var(MARKET).or_else(env::var(DB)): the first one that is set, even empty, else market_data.db
+    market = next((environ[n] for n in ("AI_QUANT_MARKET_DB_PATH", "AI_QUANT_DB_PATH") if n in environ), "market_data.db")
+    parent = os.path.dirname(market)  # Path::parent: "" for a bare file name (and for ""), so candles_dbs in the cwd
+    return os.path.normpath(os.path.join(cwd, parent, "candles_dbs"))
 
 
 def open_socket(path: str, owner_uid: Optional[int], timeout: float) -> socket.socket:
@@ -195,3 +203,39 @@ def forming_bar_problems(rows: Mapping[str, Optional[tuple]], now_ms: int, since
         elif since is not None and (updated is None or updated < int(since)):
             problems.append("%s's forming bar was last written %s, before the start" % (symbol, row[1]))
     return problems
+
+
+def read_forming(conn: Any, symbols: Iterable[str], interval: str = "1m") -> Dict[str, Optional[tuple]]:
+    """{symbol: (t, updated_at) of its newest bar, or None}: one index seek per symbol on the (symbol, interval, t) key."""
+    return dict((s, conn.execute(FORMING_SQL, (s, interval)).fetchone()) for s in symbols)
+
+
+def tick_ages(rows: Mapping[str, Optional[tuple]], now: float) -> Dict[str, Dict[str, Any]]:
+    """{symbol: {t, updated_at, age_s}}: when the sidecar last wrote each symbol's newest bar (a trade, its last
+    tick), in seconds before ``now``; age_s is null when there is no bar or updated_at cannot be read. updated_at has
+    whole seconds, so an age is up to a second too high."""
+    out = {}
+    for symbol in sorted(rows):
+        row = rows[symbol]
+        updated = rfc3339_epoch(row[1]) if row else None
+        out[symbol] = dict(t=row[0] if row else None, updated_at=row[1] if row else None,
+                           age_s=round(max(0.0, now - updated), 3) if updated is not None else None)
+    return out
+
+
+def stale_ticks(ticks: Mapping[str, Mapping[str, Any]], max_age: float) -> List[str]:
+    """Why symbols' last ticks are too old, one line per symbol (a symbol without a bar is forming_bar_problems')."""
+    return ["%s's last tick was written %.0f s ago (at most %.0f)" % (s, t["age_s"], max_age)
+            for s, t in sorted(ticks.items()) if t.get("age_s") is not None and t["age_s"] > max_age]
+
+
+def count_events(messages: Iterable[str]) -> Dict[str, int]:
+    """{disconnects, reconnects} among the sidecar's journal lines (see DISCONNECTED and RECONNECT)."""
+    lost, again = re.compile(DISCONNECTED), re.compile(RECONNECT)
+    counts = dict(disconnects=0, reconnects=0)
+    for text in messages:
+        if lost.search(text):
+            counts["disconnects"] += 1
+        elif again.search(text):
+            counts["reconnects"] += 1
+    return counts

@@ -4,6 +4,8 @@
 """Reading several units of one manager at once (one ``systemctl show``), and what their running processes see:
 environment, working directory and start time, from /proc."""
 
+import calendar
+import datetime
 import os
 import re
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -11,6 +13,11 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 
 SHOW_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID", "InvocationID")
+# What units_info reports of each unit, read with TIMESTAMP_OPTION so the start time is exact and zone-free.
+INFO_PROPERTIES = SHOW_PROPERTIES + ("ActiveEnterTimestamp", "NRestarts", "Result", "ExecMainStatus", "UnitFileState")
+# systemd 248+: timestamps as "Sun 2026-11-29 19:38:08.123456 UTC", whatever the host's zone and locale.
+TIMESTAMP_OPTION = "--timestamp=us+utc"
+TIMESTAMP = re.compile(r"^(?:[A-Za-z]{3} )?(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))? UTC$")
 
 
 class UnitsError(Exception):
@@ -62,16 +69,75 @@ def systemctl(module: Any, target: Any, *args: str) -> Tuple[int, str, str]:
     return module.run_command(target.systemctl(*args), environ_update=target.environ())
 
 
-def show(module: Any, target: Any, units: Iterable[str], properties: Iterable[str] = SHOW_PROPERTIES) -> Dict[str, Dict[str, str]]:
-    """{unit: properties} for every unit (full names, as given), in one call to the manager."""
+def show(module: Any, target: Any, units: Iterable[str], properties: Iterable[str] = SHOW_PROPERTIES,
+         options: Iterable[str] = ()) -> Dict[str, Dict[str, str]]:
+    """{unit: properties} for every unit (full names, as given), in one call to the manager; ``options`` go before
+    the properties (TIMESTAMP_OPTION). A unit that does not exist comes back with LoadState=not-found."""
     names = [check_unit_name(u) for u in units]
-    rc, out, err = systemctl(module, target, "show", *["-p%s" % p for p in properties], "--", *names)
+    rc, out, err = systemctl(module, target, "show", *options, *["-p%s" % p for p in properties], "--", *names)
     if rc != 0:
         raise UnitsError("cannot read %s from the %s manager: %s" % (", ".join(names), manager_name(target), (err or out).strip()))
     blocks = parse_show(out)
     if len(blocks) != len(names):
         raise UnitsError("systemctl show gave %d blocks for %d units" % (len(blocks), len(names)))
     return dict(zip(names, blocks))
+
+
+def full_name(unit: str) -> str:
+    """The name systemctl and the journal know a unit by: ``.service`` added unless it has a type suffix."""
+    return unit if "." in unit else unit + ".service"
+
+
+def parse_timestamp(value: Optional[str]) -> Optional[float]:
+    """A ``--timestamp=us+utc`` value (``Sun 2026-11-29 19:38:08.123456 UTC``) -> seconds since the epoch; None for
+    an empty value or ``n/a`` (never entered). Anything else raises UnitsError: a wrong reading must not pass as a
+    time (a systemd older than 248 ignores no option, it refuses it, so this means a format we do not know)."""
+    text = (value or "").strip()
+    if not text or text == "n/a":
+        return None
+    m = TIMESTAMP.match(text)
+    if not m:
+        raise UnitsError("cannot read the timestamp %r: expected a UTC time like 'Sun 2026-11-29 19:38:08.123456 UTC'" % text)
+    whole = calendar.timegm(tuple(int(x) for x in m.groups()[:6]) + (0, 0, 0))
+    micro = int((m.group(7) or "0").ljust(6, "0"))
+    return whole + micro / 1e6
+
+
+def iso_utc(epoch: Optional[float]) -> Optional[str]:
+    """Seconds since the epoch -> ISO 8601 UTC with microseconds (``2026-11-29T19:38:08.123456+00:00``), or None."""
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat(timespec="microseconds")
+
+
+def _int(value: Optional[str]) -> Optional[int]:
+    value = (value or "").strip()
+    return int(value) if re.match(r"^-?\d+$", value) else None
+
+
+def unit_info(props: Dict[str, str], now: float) -> Dict[str, Any]:
+    """One unit's state as units_info reports it, from INFO_PROPERTIES read with TIMESTAMP_OPTION, at ``now``
+    (seconds since the epoch on the host)."""
+    active = props.get("ActiveState") or None
+    entered = parse_timestamp(props.get("ActiveEnterTimestamp"))
+    since = None
+    if active == "active" and entered is not None:
+        since = round(max(0.0, now - entered), 6)
+    return dict(
+        id=props.get("Id") or None,
+        load_state=props.get("LoadState") or None,
+        active_state=active,
+        sub_state=props.get("SubState") or None,
+        main_pid=main_pid(props),
+        invocation_id=props.get("InvocationID") or None,
+        active_enter=iso_utc(entered),
+        active_enter_epoch=entered,
+        since_s=since,
+        n_restarts=_int(props.get("NRestarts")),
+        result=props.get("Result") or None,
+        exec_main_status=_int(props.get("ExecMainStatus")),
+        unit_file_state=props.get("UnitFileState") or None,
+    )
 
 
 def manager_name(target: Any) -> str:

@@ -172,6 +172,12 @@ databases:
       description: What is wrong with the schema.
       type: list
       elements: str
+    last_write:
+      description: The newest C(updated_at) of the newest bars of all series (ISO 8601 UTC), the database's last write.
+      type: str
+    last_write_age_s:
+      description: Seconds from RV(databases[].last_write) to O(now), the database's freshness in one number; null when unknown.
+      type: float
     duplicates:
       description: Number of (symbol, interval, t) keys present more than once.
       type: int
@@ -214,6 +220,9 @@ databases:
         latest_close:
           description: C(t_close) of the newest bar (epoch ms).
           type: int
+        latest_write:
+          description: C(updated_at) of the newest bar, when the sidecar last wrote it (RFC 3339 UTC); null without that column.
+          type: str
         bars_behind:
           description: Whole bars the newest bar lags the bar that should be open at O(now).
           type: int
@@ -269,6 +278,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quantops.runbooks.plugins.module_utils import _candles as cd
+from ansible_collections.quantops.runbooks.plugins.module_utils import _sidecar
 from ansible_collections.quantops.runbooks.plugins.module_utils import _sqlite as sq
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 
@@ -311,6 +321,7 @@ class CandleCheck:
             out.update(duplicates=row[0], duplicate_rows=row[1], duplicates_method="scan")
         out["integrity"] = sq.integrity_report(conn, self.p["integrity"])
         has_close = info.has("t_close")
+        self.has_updated = info.has("updated_at")
         symbols = self.symbols or sq.distinct(conn, TABLE, "symbol", seek=info.seek("symbol"))
         for symbol in symbols:
             intervals = sq.distinct(conn, TABLE, "interval", "symbol = ?", (symbol,), seek=info.seek("symbol", "interval"))
@@ -333,8 +344,8 @@ class CandleCheck:
     def _series(self, conn, symbol, interval, has_close):
         key = (symbol, interval)
         sq.numeric(sq.greatest(conn, TABLE, "t", "symbol = ? AND interval = ?", key), "t")
-        latest = conn.execute("SELECT t, %s FROM candles WHERE symbol = ? AND interval = ? AND t <= ? ORDER BY t DESC LIMIT 1"
-                              % ("t_close" if has_close else "NULL"), key + (self.now,)).fetchone()
+        latest = conn.execute("SELECT t, %s, %s FROM candles WHERE symbol = ? AND interval = ? AND t <= ? ORDER BY t DESC LIMIT 1"
+                              % ("t_close" if has_close else "NULL", "updated_at" if self.has_updated else "NULL"), key + (self.now,)).fetchone()
         earliest = conn.execute("SELECT MIN(t) FROM candles WHERE symbol = ? AND interval = ? AND t <= ?", key + (self.now,)).fetchone()[0]
         rows = conn.execute("SELECT t, %s FROM candles WHERE symbol = ? AND interval = ? AND t >= ? AND t <= ? ORDER BY t"
                             % ("t_close" if has_close else "NULL"), key + (self.now - self.lookback_ms, self.now)).fetchall()
@@ -344,6 +355,7 @@ class CandleCheck:
                                   lookback_ms=self.lookback_ms, max_bars_behind=self.p["max_bars_behind"])
         report["latest_iso"] = sq.iso(report["latest"])
         report["latest_close"] = latest[1] if latest else None
+        report["latest_write"] = latest[2] if latest and isinstance(latest[2], str) else None
         report["bad_t_close"] = cd.bad_t_close(rows, interval) if has_close else 0
         report["min_bars"] = self.min_bars.get(interval)
         report["below_min_bars"] = None
@@ -370,7 +382,7 @@ def to_number(value):
 
 def bad_series(symbol, interval, error, min_bars):
     """The entry of a series that could not be checked: a value of the wrong type in one of its rows."""
-    return dict(symbol=symbol, interval=interval, earliest=None, latest=None, latest_iso=None, latest_close=None, bars_behind=None,
+    return dict(symbol=symbol, interval=interval, earliest=None, latest=None, latest_iso=None, latest_close=None, latest_write=None, bars_behind=None,
                 stale=None, bars_in_lookback=0, gaps=[], missing_in_lookback=0, misaligned=0, bad_t_close=0, min_bars=min_bars,
                 below_min_bars=None, error=error)
 
@@ -441,6 +453,9 @@ def run(module):
     problems = []
     totals = dict(databases=len(databases), series=0, stale=0, gaps=0, missing_in_lookback=0, misaligned=0, duplicates=0, below_min_bars=0)
     for db in databases:
+        writes = [w for w in (_sidecar.rfc3339_epoch(x["latest_write"]) for x in db["series"]) if w is not None]
+        db["last_write"] = sq.iso(max(writes) * 1000) if writes else None
+        db["last_write_age_s"] = round(max(0.0, check.now / 1000.0 - max(writes)), 3) if writes else None
         lines = describe(db, check.now, p["lookback_hours"], p["max_bars_behind"])
         add_to_totals(totals, db)
         db["ok"] = not lines

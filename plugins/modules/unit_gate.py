@@ -582,7 +582,7 @@ class Gate:
         symbols = self.p["symbols"] or sc.env_symbols(env)
         owner = getattr(self.target, "uid", None) if self.target.scope == "user" else None
         try:
-            status = sc.status(sc.socket_path(env), owner, symbols, "1m")
+            status = sc.status(sc.socket_path(env, w["cwd"]), owner, symbols, "1m")
         except sc.SidecarError as e:
             w["last"] = to_native(e)
             return
@@ -603,7 +603,7 @@ class Gate:
             w["last"] = "no candle database %s yet" % db
             return
         try:
-            rows = sq.ReadOnly(db).read(lambda conn: {s: conn.execute(sc.FORMING_SQL, (s, "1m")).fetchone() for s in symbols})
+            rows = sq.ReadOnly(db).read(lambda conn: sc.read_forming(conn, symbols, "1m"))
         except sq.DatabaseError as e:
             w["last"] = "cannot read %s: %s" % (db, e)
             return
