@@ -195,6 +195,9 @@ units:
     proof:
       description: The line, or what was seen, that proves the unit is up.
       type: str
+    proven_at:
+      description: When the proof was seen on the host, seconds since the epoch; null without one.
+      type: float
     strategy_sha1:
       description: With V(openclaw_trader), the config hash the proof showed (that of the YAML on disk).
       type: str
@@ -223,6 +226,10 @@ journal:
   description: On failure, the last journal lines of each failed unit since the action, oldest first.
   returned: always
   type: dict
+acted_at:
+  description: When the C(systemctl) call was made, seconds since the epoch; null when nothing was done.
+  returned: always
+  type: float
 elapsed:
   description: Seconds the module spent.
   returned: always
@@ -520,6 +527,7 @@ class Gate:
     def proven(self, unit, w, mono0, proof):
         w["proven_at"] = time.monotonic()
         self.units[unit]["ready_s"] = round(w["proven_at"] - mono0, 3)
+        self.units[unit]["proven_at"] = round(time.time(), 6)
         self.units[unit]["proof"] = proof
 
     def check_line(self, unit, w, text):
@@ -634,7 +642,7 @@ class Gate:
                                main_pid=_units.main_pid(now[u])) for u in self.related}
         changed = any(u["action"] != "none" for u in self.units.values())
         result = dict(changed=changed, units=self.units, related=related, failed_units=sorted(self.failed), journal=self.journal,
-                      elapsed=round(time.monotonic() - self.started, 3))
+                      acted_at=round(self.acted_at, 6) if self.acted_at else None, elapsed=round(time.monotonic() - self.started, 3))
         if self.module._diff:
             result["diff"] = dict(
                 before="".join("%s: %s %s\n" % (u, self.before[u].get("ActiveState"), self.before[u].get("InvocationID")) for u in self.names),
