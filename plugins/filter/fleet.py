@@ -90,10 +90,11 @@ def fleet_summary(hosts, outcomes, ok_statuses, missing=None):
         lines.extend("    %s" % detail for detail in outcome.get("details") or [])
         if status not in ok_statuses:
             failed.append(host)
+    targeted = len(list(zip(hosts, outcomes)))  # hosts, not lines: a host's detail lines are not hosts
     if failed:
-        msg = "%d of %d host(s) not OK: %s" % (len(failed), len(hosts), ", ".join(failed))
+        msg = "%d of %d host(s) not OK: %s" % (len(failed), targeted, ", ".join(failed))
     else:
-        msg = "all %d host(s) OK" % len(hosts)
+        msg = "all %d host(s) OK" % targeted
     return dict(lines=lines, failed=failed, msg=msg)
 
 

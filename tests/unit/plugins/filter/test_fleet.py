@@ -25,6 +25,13 @@ def test_every_targeted_host_has_a_line_and_a_missing_one_fails():
     assert fleet.fleet_summary(["h1"], [dict(status="UNPROTECTED")], ["PROTECTED"])["failed"] == ["h1"]
 
 
+def test_detail_lines_are_not_counted_as_hosts():
+    outcomes = [dict(status="EXPORTED", summary="x", details=["a", "b"]), dict(status="FAILED", summary="y")]
+    out = fleet.fleet_summary(["h1", "h2"], outcomes, ["EXPORTED"])
+    assert len(out["lines"]) == 4 and out["msg"] == "1 of 2 host(s) not OK: h2"
+    assert fleet.fleet_summary(["h1"], outcomes[:1], ["EXPORTED"])["msg"] == "all 1 host(s) OK"
+
+
 def test_an_unreachable_host_is_named_so_not_unprotected():
     results = [dict(unreachable=True, msg="Failed to connect to the host via ssh: ssh: connect to host 10.0.0.3 port 22: No route"),
                dict(unreachable=True, msg="again")]
