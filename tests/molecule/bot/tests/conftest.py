@@ -1,4 +1,4 @@
-"""The database scenario's tests drive the modules and the playbook through labtools."""
+"""The bot scenario's tests drive the modules and the playbook through labtools."""
 
 import sys
 from pathlib import Path
