@@ -29,7 +29,7 @@ description:
     mode each such trader holds before it acts. That is the strongest of its sources now (its environment and its
     kill file), of every kill engaged since it started (the kill_switch audit trail O(audit_log)), and of every
     order it blocked since then (C(RISK_BLOCK) events in its trading database). It refuses, changing nothing, when
-    a restart or stop would drop that mode. After a start it proves the mode holds, as the emergency stop does: a
+    a restart or stop would drop that mode. After a start it proves the mode holds, as the emergency stop does, with a
     heartbeat of a process started after the sources were set, with sources that give at least that mode.
   - V(stopped) stops the units that are active and checks that each one is inactive.
   - A unit in the C(failed) state (for example one that crashed in a loop until it hit its start limit) is reset
@@ -121,7 +121,7 @@ options:
   kill_modes:
     description:
       - With V(openclaw_trader) and V(started), the mode each unit held before it was stopped (RV(units) of the stop's
-        RV(units.kill_mode_held)), as C({unit: mode}); the stop's RV(units) itself is taken as it is. A trader whose
+        RV(units.kill_mode_held)), a mapping of unit to mode; the stop's RV(units) itself is taken as it is. A trader whose
         sources now give less fails.
     type: dict
     default: {}
