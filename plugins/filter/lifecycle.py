@@ -108,9 +108,9 @@ def state_exposure(state):
     orders = [o for o in state.get("open_orders") or [] if isinstance(o, dict)]
     lines = []
     for p in positions:
-        lines.append("position %s %s size %s entry %s" % (p.get("symbol", "?"), p.get("side", p.get("type", "?")),
-                                                        p.get("size", p.get("qty", p.get("szi", "?"))),
-                                                        p.get("entry_price", p.get("entry_px", p.get("entryPx", "?")))))
+        size = p.get("size", p.get("qty", p.get("szi", "?")))
+        entry = p.get("entry_price", p.get("entry_px", p.get("entryPx", "?")))
+        lines.append("position %s %s size %s entry %s" % (p.get("symbol", "?"), p.get("side", p.get("type", "?")), size, entry))
     for o in orders:
         lines.append("open order %s %s %s @ %s" % (o.get("symbol", o.get("coin", "?")), o.get("side", "?"),
                                                    o.get("qty", o.get("sz", o.get("size", "?"))), o.get("price", o.get("limit_px", o.get("limitPx", "?")))))

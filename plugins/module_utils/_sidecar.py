@@ -131,7 +131,7 @@ class Client:
                     raise SidecarError("the sidecar's answer to %s is longer than %d bytes" % (method, MAX_LINE))
         except OSError as e:
             raise SidecarError("%s: %s" % (method, e)) from None
-        raw, _, self.buf = self.buf.partition(b"\n")
+        raw, _sep, self.buf = self.buf.partition(b"\n")
         try:
             reply = json.loads(raw.decode("utf-8", "replace"))
         except ValueError:

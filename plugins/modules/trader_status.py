@@ -38,11 +38,11 @@ options:
     type: str
     default: -15min
 requirements:
-  - PyYAML on the managed host (to hash the YAML on disk; without it RV(traders.UNIT.disk_sha1) is null and a problem).
+  - PyYAML on the managed host (to hash the YAML on disk; without it C(disk_sha1) of RV(traders) is null and a problem).
 notes:
   - Run it as root or as the traders' user; it reads C(/proc/MAINPID/environ), the journal and the files.
   - The kill switch is sticky in the trader, so a kill file removed since the trader's last start may still be in force
-    (RV(traders.UNIT.kill_mode) shows what the sources say now).
+    (C(kill_mode) of RV(traders) shows what the sources say now).
 seealso:
   - module: quantops.runbooks.units_info
   - module: quantops.runbooks.kill_switch
@@ -93,7 +93,7 @@ traders:
       description: When that heartbeat was logged (ISO 8601 UTC).
       type: str
     config_in_force:
-      description: RV(traders.UNIT.loaded_sha1) equals RV(traders.UNIT.disk_sha1).
+      description: C(loaded_sha1) equals C(disk_sha1).
       type: bool
     kill_mode:
       description: V(off), V(close_only) or V(halt_all); null for a trader without a kill switch (paper).
@@ -114,7 +114,7 @@ traders:
       description: The newest order time in it, epoch ms; null when there is none.
       type: int
     last_order:
-      description: RV(traders.UNIT.last_order_ms) in ISO 8601 UTC.
+      description: C(last_order_ms) in ISO 8601 UTC.
       type: str
 """
 

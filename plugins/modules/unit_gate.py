@@ -409,9 +409,9 @@ class Gate:
         if lost and not self.p["kill_switch_hold"]:
             self.module.warn("the kill switch will not survive a start: %s" % "; ".join(lost))
         elif lost:
+            action = "stop" if self.p["state"] == "stopped" else "restart"
             raise Refused("refused: a %s would clear a kill switch in force. %s. Put the kill back (emergency_stop) or clear it on "
-                          "purpose (kill_switch_clear) first" % (self.p["state"][:-2] if self.p["state"] == "stopped" else "restart",
-                                                                   "; ".join(lost)))
+                          "purpose (kill_switch_clear) first" % (action, "; ".join(lost)))
 
     # ---- act --------------------------------------------------------------------------------------------------------
     def act(self):

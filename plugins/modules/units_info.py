@@ -14,7 +14,7 @@ description:
     current active state (to the microsecond, in UTC) and how long ago that was, how often systemd restarted it, its
     last result and exit status, and its unit file state. This is the runbook's C(systemctl --user status ...) of
     section 5 ("Post-restart health check") as data.
-  - A unit that does not exist is reported with RV(units.UNIT.load_state=not-found); it never fails the task.
+  - A unit that does not exist is reported in RV(units) with C(load_state=not-found); it never fails the task.
   - Needs systemd 248 or later on the host (C(--timestamp=)).
 author:
   - Quant Ops (@quantops)
@@ -85,7 +85,7 @@ units:
       type: str
       sample: "2026-11-29T19:38:08.123456+00:00"
     active_enter_epoch:
-      description: RV(units.UNIT.active_enter) in seconds since the epoch.
+      description: C(active_enter) in seconds since the epoch.
       type: float
       sample: 1795981088.123456
     since_s:
@@ -124,7 +124,7 @@ units:
       exec_main_status: 0
       unit_file_state: enabled
 now:
-  description: The moment of the read on the host, seconds since the epoch (RV(units.UNIT.since_s) is counted to it).
+  description: The moment of the read on the host, seconds since the epoch (C(since_s) of RV(units) is counted to it).
   returned: always
   type: float
   sample: 1795981100.62

@@ -204,7 +204,7 @@ def test_a_failing_host_is_reported_and_the_others_still_land(bots, tmp_path):
         host.check_output("chmod %o %s" % (mode, DBS["paper"]))
     assert host.file(DBS["paper"]).mode == mode
     assert rc != 0
-    status, text, _ = summary_of(output, bad)
+    status, text, _details = summary_of(output, bad)
     assert status == "FAILED" and "export_state.py --source paper" in text and "unable to open database file" in text, text
     assert "1 of %d host(s) not OK: %s" % (len(HOSTS), bad) in output
     assert not (tmp_path / bad).exists()  # nothing half-landed

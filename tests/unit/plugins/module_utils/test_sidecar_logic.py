@@ -29,7 +29,7 @@ class Server(object):
     def serve(self):
         while True:
             try:
-                conn, _ = self.sock.accept()
+                conn, _addr = self.sock.accept()
             except OSError:
                 return
             with conn, conn.makefile("rwb") as stream:
