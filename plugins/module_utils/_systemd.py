@@ -8,6 +8,11 @@ import os
 import pwd
 from typing import Any, Dict, List, Optional
 
+# The modules check O(user) with _validate.check(texts=dict(user=v.Text(max_length=USER_MAX_LENGTH))): an empty user
+# would silently mean the connection user's manager, and a newline or NUL is no user name. Linux user names have at
+# most 32 characters; the limit only keeps a runaway value out of the messages.
+USER_MAX_LENGTH = 256
+
 
 def systemd_argument_spec() -> Dict[str, Dict[str, Any]]:
     """Options shared by every module that talks to a systemd manager (see the _systemd doc fragment)."""

@@ -98,7 +98,12 @@ def parse_timestamp(value: Optional[str]) -> Optional[float]:
     m = TIMESTAMP.match(text)
     if not m:
         raise UnitsError("cannot read the timestamp %r: expected a UTC time like 'Sun 2026-11-29 19:38:08.123456 UTC'" % text)
-    whole = calendar.timegm(tuple(int(x) for x in m.groups()[:6]) + (0, 0, 0))
+    fields = [int(x) for x in m.groups()[:6]]
+    try:  # timegm alone would carry 2026-02-30 or 25:00 into the next day rather than refuse it
+        datetime.datetime(*fields)
+    except ValueError as e:
+        raise UnitsError("cannot read the timestamp %r: %s" % (text, e)) from None
+    whole = calendar.timegm(tuple(fields) + (0, 0, 0))
     micro = int((m.group(7) or "0").ljust(6, "0"))
     return whole + micro / 1e6
 

@@ -33,12 +33,13 @@ options:
     type: str
     default: openclaw-ai-quant-ws-sidecar
   socket:
-    description: The sidecar's socket. Default is the one the running sidecar's environment names.
+    description: The sidecar's socket, an absolute path. Default is the one the running sidecar's environment names.
     type: path
   symbols:
     description:
       - The symbols to check. Default is the sidecar's C(AI_QUANT_SIDECAR_SYMBOLS). With none, only the connection
         and the mids are checked.
+      - At most 1000, each of letters, digits, C(-) and C(_), at most 64 characters.
     type: list
     elements: str
   candles_db:
@@ -200,6 +201,7 @@ from ansible_collections.quantops.runbooks.plugins.module_utils import _sidecar,
 from ansible_collections.quantops.runbooks.plugins.module_utils import _sqlite as sq
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
+    USER_MAX_LENGTH,
     SystemdTarget,
     SystemdTargetError,
     systemd_argument_spec,
@@ -212,6 +214,9 @@ NUMBERS = dict(
     poll=v.Range(0.1, 60, "seconds"),
     timeout=v.Range(0.1, 60, "seconds"),
 )
+# Each symbol on one line (a newline would pass the strip below and split the name in every message) and short:
+# Hyperliquid's longest perp names are a few characters.
+SYMBOLS = (v.Items(max_items=1000), v.Text(max_length=64))
 CANDLES_1M = "candles_1m.db"
 
 
@@ -326,8 +331,8 @@ def main():
     )
     argument_spec.update(systemd_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    v.check(module, numbers=NUMBERS, paths=dict(socket=v.Path(absolute=True), candles_db=v.Path(absolute=True, file=True)),
-            lists=dict(symbols=v.Items(max_items=1000)))
+    v.check(module, numbers=NUMBERS, paths=dict(socket=v.Path(absolute=True, file=True), candles_db=v.Path(absolute=True, file=True)),
+            lists=dict(symbols=SYMBOLS), texts=dict(user=v.Text(max_length=USER_MAX_LENGTH)))
     for symbol in module.params["symbols"] or []:
         if not symbol.strip() or not symbol.strip().replace("-", "").replace("_", "").isalnum():
             module.fail_json(msg="symbols: %r is not a symbol: use letters and digits, like BTC or kPEPE" % symbol)

@@ -130,6 +130,7 @@ from ansible_collections.quantops.runbooks.plugins.module_utils import _sqlite a
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._sidecar import rfc3339_epoch
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
+    USER_MAX_LENGTH,
     SystemdTarget,
     SystemdTargetError,
     systemd_argument_spec,
@@ -273,7 +274,8 @@ def main():
     )
     argument_spec.update(systemd_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    v.check(module, lists=dict(units=v.Items(min_items=1, max_items=20)), texts=dict(since=v.Text(max_length=100)))
+    v.check(module, lists=dict(units=v.Items(min_items=1, max_items=20)),
+            texts=dict(since=v.Text(max_length=100), user=v.Text(max_length=USER_MAX_LENGTH)))
     if module.params["since"].lstrip().startswith("--"):
         module.fail_json(msg="since %r is not a time: give one like -15min or @1795267829" % module.params["since"])
     try:

@@ -143,6 +143,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.quantops.runbooks.plugins.module_utils import _units
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
+    USER_MAX_LENGTH,
     SystemdTarget,
     SystemdTargetError,
     systemd_argument_spec,
@@ -169,7 +170,7 @@ def main():
     argument_spec = dict(units=dict(type="list", elements="str", required=True))
     argument_spec.update(systemd_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    v.check(module, lists=dict(units=v.Items(min_items=1, max_items=MAX_UNITS)))
+    v.check(module, lists=dict(units=v.Items(min_items=1, max_items=MAX_UNITS)), texts=dict(user=v.Text(max_length=USER_MAX_LENGTH)))
     try:
         module.exit_json(**run(module))
     except (_units.UnitsError, SystemdTargetError) as e:

@@ -123,3 +123,44 @@ def test_system_scope_argv():
 def test_full_name():
     assert _units.full_name("openclaw-ai-quant-trader") == "openclaw-ai-quant-trader.service"
     assert _units.full_name("backup.timer") == "backup.timer"
+
+
+@pytest.mark.parametrize("text", ["Mon 2026-02-30 00:00:00 UTC", "Sun 2026-11-29 25:00:00 UTC", "Sun 2026-11-29 19:61:00 UTC",
+                                  "Sun 2026-11-29 19:38:08.1234567 UTC", "Sun 2026-11-29 19:38:08.123456 UTC trailing", "Sun  2026-11-29 19:38:08 UTC"])
+def test_impossible_or_odd_timestamps_are_refused_not_carried_over(text):
+    """calendar.timegm alone would read Feb 30 as Mar 2: a wrong reading must not pass as a time."""
+    with pytest.raises(_units.UnitsError, match="cannot read the timestamp"):
+        _units.parse_timestamp(text)
+
+
+def test_unit_info_of_a_block_with_missing_and_odd_properties():
+    """A unit that never ran: NRestarts/ExecMainStatus may be empty or absent; nothing is guessed."""
+    info = _units.unit_info({"Id": "x.service", "LoadState": "loaded", "ActiveState": "active", "ActiveEnterTimestamp": "n/a",
+                             "NRestarts": "", "ExecMainStatus": "-1", "MainPID": "abc"}, 1795981100.0)
+    assert info["since_s"] is None and info["active_enter"] is None and info["active_enter_epoch"] is None
+    assert info["n_restarts"] is None and info["exec_main_status"] == -1 and info["main_pid"] is None
+    assert _units.unit_info({}, 0.0) == dict((k, None) for k in info)
+
+
+def test_a_start_in_the_future_is_up_zero_seconds():
+    """The host's clock stepped back after the start: since_s is 0, never negative."""
+    info = _units.unit_info(_units.parse_show(SHOW)[0], 1795981381.469827 - 5)
+    assert info["since_s"] == 0.0
+
+
+def test_a_property_listed_twice_keeps_both_lines():
+    blocks = _units.parse_show("Id=a.service\nEnvironmentFiles=/a (ignore_errors=no)\nEnvironmentFiles=/b (ignore_errors=yes)\n\n\nId=b.service\n")
+    assert blocks == [{"Id": "a.service", "EnvironmentFiles": "/a (ignore_errors=no)\n/b (ignore_errors=yes)"}, {"Id": "b.service"}]
+
+
+def test_fewer_blocks_than_units_is_an_error_not_a_shifted_answer():
+    with pytest.raises(_units.UnitsError, match="2 blocks for 3 units"):
+        _units.show(Recorder(SHOW.rsplit("\n\n", 1)[0]), SystemdTarget("system"), ["a.service", "b.service", "c.service"])
+
+
+def test_systemctl_failing_is_an_error_naming_the_manager():
+    class Failing(Recorder):
+        def run_command(self, argv, environ_update=None):
+            return 1, "", "Failed to connect to bus: No medium found\n"
+    with pytest.raises(_units.UnitsError, match="cannot read a.service from the system manager: Failed to connect to bus"):
+        _units.show(Failing(""), SystemdTarget("system"), ["a.service"])

@@ -28,18 +28,21 @@ from ansible_collections.quantops.runbooks.plugins.modules import (
     funding_db_info,
     journal_check,
     kill_switch,
+    sidecar_status,
     sqlite_integrity,
+    trader_status,
     unit_gate,
+    units_info,
 )
 
 MODULES = dict(
     bbo_db_info=bbo_db_info, candle_db_info=candle_db_info, config_known_good=config_known_good, config_rollback=config_rollback,
     funding_db_info=funding_db_info, journal_check=journal_check, kill_switch=kill_switch, sqlite_integrity=sqlite_integrity,
-    unit_gate=unit_gate,
+    unit_gate=unit_gate, units_info=units_info, sidecar_status=sidecar_status, trader_status=trader_status,
 )
 NOW = 1795273930000
 # Modules that talk to systemd: their commands are recorded and answered, never run.
-SYSTEMD = ("journal_check", "kill_switch", "unit_gate")
+SYSTEMD = ("journal_check", "kill_switch", "unit_gate", "units_info", "sidecar_status", "trader_status")
 DROP = object()  # a case's value that removes the base argument
 NOBODY = 65534
 SECONDS = 10.0  # a guard against hangs and endless loops (nan timeouts), not a performance claim: the machine may be busy
@@ -65,6 +68,10 @@ BASE = dict(
     config_rollback=dict(repo="{tmp}/bot", to="HEAD~1", validate=None),
     config_known_good=dict(repo="{tmp}/bot"),
     unit_gate=dict(names=["openclaw-ai-quant-live"], state="restarted", scope="system", timeout=1),
+    units_info=dict(units=["openclaw-ai-quant-trader", "openclaw-ai-quant-ws-sidecar"], scope="system"),
+    sidecar_status=dict(unit="openclaw-ai-quant-ws-sidecar", scope="system", symbols=["BTC"], socket="{tmp}/run/ws.sock",
+                        candles_db="{tmp}/db/candles_1m.db"),
+    trader_status=dict(units=["openclaw-ai-quant-trader"], scope="system"),
 )
 
 HUGE_REF = "a" * 1000000
@@ -229,6 +236,74 @@ CASES = (
         Case("unit_gate", "kill_modes {live: maybe}", dict(kill_modes={"live": "maybe"}), ["kill_modes", "close_only"]),
         Case("unit_gate", "poll=nan", dict(poll="nan"), ["poll", "from 0.05 to 10"]),
     ]
+    + [
+        Case("units_info", "units: []", dict(units=[]), ["units", "at least 1"]),
+        Case("units_info", "units: 101 names", dict(units=["u%d" % i for i in range(101)]), ["units", "at most 100"]),
+        Case("units_info", "units ['--host=x']", dict(units=["--host=x"]), ["units", "not an option"]),
+        Case("units_info", "units ['-x']", dict(units=["-x"]), ["units", "not an option"]),
+        Case("units_info", "units ['a/b']", dict(units=["a/b"]), ["units", "not a systemd unit name"]),
+        Case("units_info", "units ['../x']", dict(units=["../x"]), ["units", "not a systemd unit name"]),
+        Case("units_info", "units with a newline", dict(units=["a\nb"]), ["units", "not a systemd unit name"]),
+        Case("units_info", "units with a NUL byte", dict(units=["a\0b"]), ["units", "not a systemd unit name"]),
+        Case("units_info", "units [''] (empty)", dict(units=[""]), ["units", "empty"]),
+        Case("units_info", "units: a name of 300 characters", dict(units=["u" * 300]), ["units", "at most 255"]),
+        Case("units_info", "the second of units bad", dict(units=["openclaw-ai-quant-trader", "a b"]), ["units", "'a b'"]),
+        Case("units_info", "scope=session", dict(scope="session"), ["scope", "one of"]),
+        Case("units_info", "user that does not exist", dict(scope="user", user="nosuchuser-qo"), ["user", "does not exist"]),
+        Case("units_info", "user '' (empty)", dict(scope="user", user=""), ["user", "empty"]),
+        Case("units_info", "user with a newline", dict(scope="user", user="trader\nroot"), ["user", "newline"]),
+    ]
+    + [
+        Case("sidecar_status", "unit '--host=x'", dict(unit="--host=x"), ["unit", "not an option"]),
+        Case("sidecar_status", "unit 'a/b'", dict(unit="a/b"), ["unit", "not a systemd unit name"]),
+        Case("sidecar_status", "unit '' (empty)", dict(unit=""), ["unit", "empty"]),
+        Case("sidecar_status", "unit with a newline", dict(unit="a\nb"), ["unit", "not a systemd unit name"]),
+        Case("sidecar_status", "socket relative (ws.sock)", dict(socket="ws.sock"), ["socket", "relative"]),
+        Case("sidecar_status", "socket with a newline", dict(socket="{tmp}/run/ws\n.sock"), ["socket", "newline"]),
+        Case("sidecar_status", "socket '' (empty)", dict(socket=""), ["socket", "empty"]),
+        Case("sidecar_status", "socket of 5000 characters", dict(socket="/" + "s" * 5000), ["socket", "at most 4096"]),
+        Case("sidecar_status", "socket a directory", dict(socket="{tmp}/db"), ["socket", "directory"]),
+        Case("sidecar_status", "candles_db a directory", dict(candles_db="{tmp}/db"), ["candles_db", "directory"]),
+        Case("sidecar_status", "candles_db relative", dict(candles_db="candles_1m.db"), ["candles_db", "relative"]),
+        Case("sidecar_status", "candles_db with a NUL byte", dict(candles_db="{tmp}/db/c\0.db"), ["candles_db", "nul"]),
+        Case("sidecar_status", "symbols ['BTC/USD']", dict(symbols=["BTC/USD"]), ["symbols", "not a symbol"]),
+        Case("sidecar_status", "symbols [''] (empty)", dict(symbols=[""]), ["symbols[0]", "empty"]),
+        Case("sidecar_status", "symbols ['BTC', 'ETH\\n'] (a newline)", dict(symbols=["BTC", "ETH\n"]), ["symbols[1]", "newline"]),
+        Case("sidecar_status", "symbols: a 1 MB symbol", dict(symbols=["B" * 1000000]), ["symbols[0]", "at most 64"]),
+        Case("sidecar_status", "symbols: 100k items", dict(symbols=HUGE_LIST), ["symbols", "at most 1000"]),
+        Case("sidecar_status", "max_mids_age=nan", dict(max_mids_age="nan"), ["max_mids_age", "from 0.1 to 86400"]),
+        Case("sidecar_status", "max_mids_age=0", dict(max_mids_age=0), ["max_mids_age", "from 0.1 to 86400"]),
+        Case("sidecar_status", "max_candle_age=inf", dict(max_candle_age="inf"), ["max_candle_age", "from 1 to 86400"]),
+        Case("sidecar_status", "max_candle_age=-1", dict(max_candle_age=-1), ["max_candle_age", "from 1 to 86400"]),
+        Case("sidecar_status", "wait=-1", dict(wait=-1), ["wait", "from 0 to 3600"]),
+        Case("sidecar_status", "wait=1e9", dict(wait=1e9), ["wait", "from 0 to 3600"]),
+        Case("sidecar_status", "wait=nan (an endless wait)", dict(wait="nan"), ["wait", "from 0 to 3600"]),
+        Case("sidecar_status", "poll=0 (a busy loop)", dict(poll=0), ["poll", "from 0.1 to 60"]),
+        Case("sidecar_status", "timeout=nan", dict(timeout="nan"), ["timeout", "from 0.1 to 60"]),
+        Case("sidecar_status", "timeout=0", dict(timeout=0), ["timeout", "from 0.1 to 60"]),
+        Case("sidecar_status", "fail_on_problems=maybe", dict(fail_on_problems="maybe"), ["fail_on_problems", "bool"]),
+        Case("sidecar_status", "scope=session", dict(scope="session"), ["scope", "one of"]),
+        Case("sidecar_status", "user '' (empty)", dict(scope="user", user=""), ["user", "empty"]),
+    ]
+    + [
+        Case("trader_status", "units: []", dict(units=[]), ["units", "at least 1"]),
+        Case("trader_status", "units: 21 names", dict(units=["t%d" % i for i in range(21)]), ["units", "at most 20"]),
+        Case("trader_status", "units ['--host=x']", dict(units=["--host=x"]), ["units", "not an option"]),
+        Case("trader_status", "units ['a/b']", dict(units=["a/b"]), ["units", "not a systemd unit name"]),
+        Case("trader_status", "units with a newline", dict(units=["a\nb"]), ["units", "not a systemd unit name"]),
+        Case("trader_status", "units [''] (empty)", dict(units=[""]), ["units", "empty"]),
+        Case("trader_status", "units ['.service']", dict(units=[".service"]), ["units", "not a systemd unit name"]),
+        Case("trader_status", "since '' (empty)", dict(since=""), ["since", "empty"]),
+        Case("trader_status", "since '   ' (blank)", dict(since="   "), ["since", "empty"]),
+        Case("trader_status", "since '--until=now' (an option)", dict(since="--until=now"), ["since", "not a time"]),
+        Case("trader_status", "since ' --x' (an option after strip)", dict(since=" --x"), ["since", "not a time"]),
+        Case("trader_status", "since with a newline", dict(since="-15min\n--until=now"), ["since", "newline"]),
+        Case("trader_status", "since with a NUL byte", dict(since="-15min\0"), ["since", "nul"]),
+        Case("trader_status", "since of 1 MB", dict(since="1" * 1000000), ["since", "at most 100"]),
+        Case("trader_status", "scope=session", dict(scope="session"), ["scope", "one of"]),
+        Case("trader_status", "user that does not exist", dict(scope="user", user="nosuchuser-qo"), ["user", "does not exist"]),
+        Case("trader_status", "user '' (empty)", dict(scope="user", user=""), ["user", "empty"]),
+    ]
 )
 
 
@@ -333,7 +408,7 @@ class Recorder(object):
         if argv and argv[0] == "journalctl":
             return 0, "", ""
         names = argv[argv.index("--") + 1:] if "--" in argv else []
-        return 0, "\n".join("Id=%s\nLoadState=not-found\nActiveState=inactive\nMainPID=0\nInvocationID=" % n for n in names), ""
+        return 0, "\n\n".join("Id=%s\nLoadState=not-found\nActiveState=inactive\nMainPID=0\nInvocationID=" % n for n in names), ""
 
 
 def run_case(case, tmp, limit=5.0):
