@@ -249,7 +249,12 @@ from ansible_collections.quantops.runbooks.plugins.module_utils import _sqlite a
 from ansible_collections.quantops.runbooks.plugins.module_utils import _trader, _units
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 from ansible_collections.quantops.runbooks.plugins.module_utils._journal import Journal, JournalError, message_text
-from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import SystemdTarget, SystemdTargetError, systemd_argument_spec
+from ansible_collections.quantops.runbooks.plugins.module_utils._systemd import (
+    USER_MAX_LENGTH,
+    SystemdTarget,
+    SystemdTargetError,
+    systemd_argument_spec,
+)
 
 try:
     import yaml
@@ -678,7 +683,8 @@ def main():
     )
     argument_spec.update(systemd_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    v.check(module, numbers=dict(settle=SETTLE, timeout=TIMEOUT, poll=POLL, max_mids_age=MIDS_AGE))
+    v.check(module, numbers=dict(settle=SETTLE, timeout=TIMEOUT, poll=POLL, max_mids_age=MIDS_AGE),
+            texts=dict(user=v.Text(max_length=USER_MAX_LENGTH)))
     gate = None
     try:
         gate = Gate(module)

@@ -235,6 +235,7 @@ CASES = (
         Case("unit_gate", "max_mids_age=nan", dict(max_mids_age="nan"), ["max_mids_age", "from 0.1 to 3600"]),
         Case("unit_gate", "kill_modes {live: maybe}", dict(kill_modes={"live": "maybe"}), ["kill_modes", "close_only"]),
         Case("unit_gate", "poll=nan", dict(poll="nan"), ["poll", "from 0.05 to 10"]),
+        Case("unit_gate", "user '' (an undefined variable)", dict(scope="user", user=""), ["user", "empty"]),
     ]
     + [
         Case("units_info", "units: []", dict(units=[]), ["units", "at least 1"]),
