@@ -61,44 +61,85 @@ def _failure(name, result):
     return summary, details
 
 
+def _as_steps(steps):
+    """{name: result} from a mapping of registered results, or from one unit_gate run with O(steps)."""
+    if isinstance(steps, dict) and isinstance(steps.get("steps"), list):
+        return dict((r.get("name") or "step %d" % (i + 1), r) for i, r in enumerate(steps["steps"]) if isinstance(r, dict))
+    if isinstance(steps, dict) and steps.get("unreachable"):
+        return {"host": steps}
+    return steps or {}
+
+
+def _step_part(name, result):
+    """What a step that went well adds to the summary."""
+    units, totals = result.get("units") or {}, result.get("totals") or {}
+    if units:
+        return ", ".join(_unit_line(u, r) for u, r in units.items())
+    if "series" in totals:
+        return "%s: %d series fresh" % (name, totals["series"])
+    return _one_line(result["msg"], 200) if result.get("msg") else None
+
+
 # PLR0913: warn_only and quiet are keyword-only tuning of the summary
 def bot_outcome(steps, action, failed_result=None, check_mode=False, *, warn_only=("monitor",), quiet=()):  # noqa: PLR0913
-    """One host's outcome of a lifecycle flow from ``steps`` (step name -> registered unit_gate result, in the order
-    they ran; skipped or missing ones are ignored). The first failed step makes the host FAILED, or UNREACHABLE; a
-    failed ``warn_only`` step is a warning. ``failed_result`` is the rescue's failure when no step holds it. A step of
-    ``quiet`` that went well adds nothing to the summary (the stop before a start)."""
-    done = "WOULD_" + action.upper() if check_mode else DONE[action]
+    """One host's outcome of a lifecycle flow from ``steps`` (step name -> registered result, in the order they ran,
+    or one unit_gate result with O(steps)); skipped or missing steps are ignored. The first failed step makes the host
+    FAILED, or UNREACHABLE; a failed ``warn_only`` or non-critical step is a warning. ``failed_result`` is the
+    rescue's failure when no step holds it. A step of ``quiet`` that went well adds nothing to the summary."""
+    steps = _as_steps(steps)
     parts, warnings, ran = [], [], []
-    for name, result in (steps or {}).items():
+    for name, result in steps.items():
         if not _ran(result):
             continue
         ran.append(name)
         if result.get("unreachable"):
             return dict(status="UNREACHABLE", summary=_one_line(result.get("msg", "no connection to the host")))
-        if result.get("failed"):
-            if name in warn_only:
-                warnings.append("WARNING %s: %s" % (name, _one_line(result.get("msg"), 200)))
-                continue
+        if result.get("failed") and (name in warn_only or result.get("critical") is False):
+            warnings.append("WARNING %s: %s" % (name, _one_line(result.get("msg"), 200)))
+        elif result.get("failed"):
             summary, details = _failure(name, result)
-            not_run = [n for n in steps if n not in ran and not (isinstance(steps[n], dict) and steps[n].get("skipped"))]
+            later = list(steps)[list(steps).index(name) + 1:]
+            # not reached: a task the rescue skipped (never registered), or a unit_gate step after the failed one
+            not_run = [n for n in later if not steps[n] or "not done" in str(steps[n].get("msg", ""))]
             if not_run:
                 summary += " | not done: %s" % ", ".join(not_run)
             return dict(status="FAILED", summary=summary, details=details)
-        units = result.get("units") or {}
-        if name in quiet:
-            continue
-        totals = result.get("totals") or {}
-        if units:
-            parts.append(", ".join(_unit_line(u, r) for u, r in units.items()))
-        elif "series" in totals:
-            parts.append("%s: %d series fresh" % (name, totals["series"]))
-        elif result.get("msg"):
-            parts.append(_one_line(result["msg"], 200))
+        elif name not in quiet and _step_part(name, result):
+            parts.append(_step_part(name, result))
     if isinstance(failed_result, dict) and failed_result:
         if failed_result.get("unreachable"):
             return dict(status="UNREACHABLE", summary=_one_line(failed_result.get("msg", "no connection to the host")))
         return dict(status="FAILED", summary=_one_line(failed_result.get("msg", failed_result), 400))
+    done = "WOULD_" + action.upper() if check_mode else DONE[action]
     return dict(status=done, summary=" | ".join(parts + warnings) or "nothing to do")
+
+
+# PLR0913: the plan's inputs are the flow's variables, keyword-only
+def restart_plan(what, *, traders, sidecar, monitor, monitor_on=True, settle=10.0, timeout=60.0,  # noqa: PLR0913
+                 fail_patterns=(), monitor_ready=None):
+    """The steps of unit_gate (O(steps)) for the runbook's restart of ``what`` (all, sidecar, traders, monitor):
+    the traders stopped first when the sidecar restarts (they Require= it, and would restart with it before it
+    streams), the sidecar proven streaming, the traders started (or restarted) and proven by their heartbeat with a
+    settle window, the monitor last and non-critical. Steps with no unit are left out."""
+    if what not in ("all", "sidecar", "traders", "monitor"):
+        raise ValueError("restart=%s: use all, sidecar, traders or monitor" % what)
+    traders = list(traders or [])
+    settle, timeout = float(settle), float(timeout)
+    steps = []
+    with_sidecar = what in ("all", "sidecar")
+    if with_sidecar and traders:
+        steps.append(dict(name="traders stop", names=traders, state="stopped", proof="openclaw_trader", timeout=timeout))
+    if with_sidecar:
+        steps.append(dict(name="sidecar", names=[sidecar], state="restarted", proof="openclaw_sidecar", related=traders, timeout=timeout))
+    if what != "monitor" and traders:
+        steps.append(dict(name="traders", names=traders, state="started" if with_sidecar else "restarted", proof="openclaw_trader",
+                          settle=settle, fail_pattern=list(fail_patterns), timeout=timeout + settle))
+    if what in ("all", "monitor") and monitor_on:
+        step = dict(name="monitor", names=[monitor], state="restarted", timeout=timeout, critical=False)
+        if monitor_ready:
+            step["pattern"] = monitor_ready
+        steps.append(step)
+    return steps
 
 
 def state_exposure(state):
@@ -119,4 +160,4 @@ def state_exposure(state):
 
 class FilterModule:
     def filters(self):
-        return dict(bot_outcome=bot_outcome, state_exposure=state_exposure)
+        return dict(bot_outcome=bot_outcome, state_exposure=state_exposure, restart_plan=restart_plan)

@@ -50,15 +50,88 @@ attributes:
     description: V(started) and V(stopped) change only units that are not yet in that state. V(restarted) restarts every time, as C(systemctl restart) does.
 options:
   names:
-    description: The units, with or without C(.service). They are acted on with one C(systemctl) call, and each is proven.
+    description:
+      - The units, with or without C(.service). They are acted on with one C(systemctl) call, and each is proven.
+      - Required unless O(steps) is given.
     type: list
     elements: str
-    required: true
   state:
-    description: What to do.
+    description: What to do. Required with O(names).
     type: str
-    required: true
     choices: [started, restarted, stopped]
+  steps:
+    description:
+      - Several steps in order, in this one module run, instead of O(names) and O(state). This is the fast form for a
+        rolling restart, where every round trip to a host counts. Each step takes the options of a single run and
+        is proven before the next one starts.
+      - A failed step with O(steps[].critical=true) ends the run. The steps after it are not done, and the module
+        fails. A failed non-critical step is a warning, and the run goes on.
+      - The kill-switch modes a stop step finds the traders holding carry over to their start in a later step.
+      - O(scope), O(user), O(poll), O(audit_log) and O(heartbeat_pattern) apply to every step.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The step's label in RV(steps) and in messages. The default is C(step N).
+        type: str
+      names:
+        description: As O(names).
+        type: list
+        elements: str
+        required: true
+      state:
+        description: As O(state).
+        type: str
+        required: true
+        choices: [started, restarted, stopped]
+      proof:
+        description: As O(proof).
+        type: str
+        choices: [none, journal, openclaw_sidecar, openclaw_trader]
+      pattern:
+        description: As O(pattern).
+        type: raw
+      fail_pattern:
+        description: As O(fail_pattern).
+        type: list
+        elements: str
+        default: []
+      settle:
+        description: As O(settle).
+        type: float
+        default: 0
+      timeout:
+        description: As O(timeout).
+        type: float
+        default: 60
+      related:
+        description: As O(related).
+        type: list
+        elements: str
+        default: []
+      symbols:
+        description: As O(symbols).
+        type: list
+        elements: str
+      candles_db:
+        description: As O(candles_db).
+        type: path
+      max_mids_age:
+        description: As O(max_mids_age).
+        type: float
+        default: 10
+      kill_switch_hold:
+        description: As O(kill_switch_hold).
+        type: bool
+        default: true
+      kill_modes:
+        description: As O(kill_modes). Merged over what earlier stop steps found.
+        type: dict
+        default: {}
+      critical:
+        description: Whether a failure of this step fails the run (else it is a warning).
+        type: bool
+        default: true
   proof:
     description:
       - What proves that a started or restarted unit is up (see the description). V(none) only checks that it is
@@ -157,6 +230,18 @@ EXAMPLES = r"""
     settle: 10
     fail_pattern: ['(?i)\berror\b', Traceback, '(?i)\bexception\b']
 
+- name: The runbook's restart order in one module run (one round trip to the host)
+  quantops.runbooks.unit_gate:
+    user: trader
+    steps:
+      - {name: traders stop, names: [openclaw-ai-quant-trader], state: stopped, proof: openclaw_trader}
+      - {name: sidecar, names: [openclaw-ai-quant-ws-sidecar], state: restarted, proof: openclaw_sidecar,
+         related: [openclaw-ai-quant-trader]}
+      - {name: traders, names: [openclaw-ai-quant-trader], state: started, proof: openclaw_trader, settle: 10,
+         fail_pattern: ['(?i)\berror\b', Traceback, '(?i)\bexception\b']}
+      - {name: monitor, names: [openclaw-ai-quant-monitor], state: restarted, pattern: 'AI Quant Monitor listening on ',
+         critical: false}
+
 - name: Restart a system service and wait for its own ready line
   quantops.runbooks.unit_gate:
     names: [quantlab-replayd]
@@ -166,9 +251,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+steps:
+  description:
+    - With O(steps), one result per step, in order, each with the return values of a single run (RV(units),
+      RV(related), RV(failed_units), RV(journal), RV(acted_at), RV(elapsed)) and C(name), C(critical), C(failed), C(msg).
+    - A step that was not done has C(skipped=true).
+  returned: with O(steps)
+  type: list
+  elements: dict
 units:
   description: One entry per unit of O(names), by full name.
-  returned: always
+  returned: without O(steps)
   type: dict
   contains:
     action:
@@ -215,20 +308,20 @@ units:
       type: dict
 related:
   description: State of each unit of O(related) at the end (C(active_state), C(sub_state), C(main_pid)).
-  returned: always
+  returned: without O(steps)
   type: dict
 failed_units:
   description: The units that did not come up, or did not stop.
-  returned: always
+  returned: without O(steps)
   type: list
   elements: str
 journal:
   description: On failure, the last journal lines of each failed unit since the action, oldest first.
-  returned: always
+  returned: without O(steps)
   type: dict
 acted_at:
   description: When the C(systemctl) call was made, seconds since the epoch; null when nothing was done.
-  returned: always
+  returned: without O(steps)
   type: float
 elapsed:
   description: Seconds the module spent.
@@ -285,9 +378,9 @@ def row(props):
 
 
 class Gate:
-    def __init__(self, module):
+    def __init__(self, module, params=None):
         self.module = module
-        p = self.p = module.params
+        p = self.p = params or module.params
         try:
             self.names = self._names(p["names"], "names", required=True)
             self.related = [u for u in self._names(p["related"], "related") if u not in self.names]
@@ -414,9 +507,8 @@ class Gate:
         if lost and not self.p["kill_switch_hold"]:
             self.module.warn("the kill switch will not survive a start: %s" % "; ".join(lost))
         elif lost:
-            action = "stop" if self.p["state"] == "stopped" else "restart"
-            raise Refused("refused: a %s would clear a kill switch in force. %s. Put the kill back (emergency_stop) or clear it on "
-                          "purpose (kill_switch_clear) first" % (action, "; ".join(lost)))
+            raise Refused("refused: a restart would clear a kill switch in force (the next start takes only what its sources give). %s. "
+                          "Put the kill back (emergency_stop) or clear it on purpose (kill_switch_clear) first" % "; ".join(lost))
 
     # ---- act --------------------------------------------------------------------------------------------------------
     def act(self):
@@ -662,10 +754,89 @@ class Gate:
         return result
 
 
+STEP_OPTIONS = dict(
+    name=dict(type="str"),
+    names=dict(type="list", elements="str", required=True),
+    state=dict(type="str", required=True, choices=["started", "restarted", "stopped"]),
+    proof=dict(type="str", choices=list(lc.PROOFS)),
+    pattern=dict(type="raw"),
+    fail_pattern=dict(type="list", elements="str", default=[]),
+    settle=dict(type="float", default=0.0),
+    timeout=dict(type="float", default=60.0),
+    related=dict(type="list", elements="str", default=[]),
+    symbols=dict(type="list", elements="str"),
+    candles_db=dict(type="path"),
+    max_mids_age=dict(type="float", default=10.0),
+    kill_switch_hold=dict(type="bool", default=True),
+    kill_modes=dict(type="dict", default={}),
+    critical=dict(type="bool", default=True),
+)
+SHARED = ("scope", "user", "poll", "audit_log", "heartbeat_pattern")
+STEP_NUMBERS = dict(settle=SETTLE, timeout=TIMEOUT, max_mids_age=MIDS_AGE)
+
+
+def run_gate(gate):
+    """One step: act, prove, report. A step that fails says why in its result; nothing is raised."""
+    try:
+        gate.read_before()
+        gate.act()
+        gate.prove()
+        gate.tails()
+        result = gate.result()
+        result["failed"] = bool(result["failed_units"])
+    except (GateError, lc.LifecycleError, JournalError) as e:
+        result = dict(failed=True, msg=to_native(e), refused=isinstance(e, Refused), changed=gate.acted_at is not None,
+                      units=gate.units, failed_units=sorted(gate.failed), journal=gate.journal, related={})
+    return result
+
+
+def run_steps(module):
+    """O(steps) in order, in this one module run; a failed critical step ends the run, the rest are not done."""
+    started = time.monotonic()
+    shared = dict((k, module.params[k]) for k in SHARED)
+    gates = []
+    for index, step in enumerate(module.params["steps"]):
+        try:
+            v.validate(step, numbers=STEP_NUMBERS)
+        except v.InvalidInput as e:
+            raise GateError("steps[%d]: %s" % (index, to_native(e))) from None
+        params = dict(shared, **step)
+        params["name"] = step.get("name") or "step %d" % (index + 1)
+        try:
+            gates.append(Gate(module, params))
+        except (GateError, lc.LifecycleError) as e:
+            raise GateError("steps[%d] (%s): %s" % (index, params["name"], to_native(e))) from None
+    held, results, stop = {}, [], None
+    for gate in gates:
+        name = gate.p["name"]
+        if stop:
+            results.append(dict(name=name, skipped=True, changed=False, msg="not done: step %s failed" % stop))
+            continue
+        gate.kill_modes = dict(held, **gate.kill_modes)  # what a stop step found the traders holding, for their start
+        result = run_gate(gate)
+        for unit, row in gate.units.items():
+            if row.get("kill_mode_held"):
+                held[unit] = row["kill_mode_held"]
+        results.append(dict(result, name=name, critical=gate.p["critical"]))
+        if result["failed"] and gate.p["critical"]:
+            stop = name
+    out = dict(changed=any(r.get("changed") for r in results), steps=results, elapsed=round(time.monotonic() - started, 3))
+    failed = [r for r in results if r.get("failed") and r.get("critical")]
+    warned = [r for r in results if r.get("failed") and not r.get("critical")]
+    for r in warned:
+        module.warn("non-critical step %s failed: %s" % (r["name"], r.get("msg")))
+    if failed:
+        out["msg"] = "step %s failed: %s" % (failed[0]["name"], failed[0].get("msg"))
+        module.fail_json(**out)
+    out["msg"] = "; ".join("%s: %s" % (r["name"], r.get("msg")) for r in results)
+    module.exit_json(**out)
+
+
 def main():
     argument_spec = dict(
-        names=dict(type="list", elements="str", required=True),
-        state=dict(type="str", required=True, choices=["started", "restarted", "stopped"]),
+        names=dict(type="list", elements="str"),
+        state=dict(type="str", choices=["started", "restarted", "stopped"]),
+        steps=dict(type="list", elements="dict", options=STEP_OPTIONS),
         proof=dict(type="str", choices=list(lc.PROOFS)),
         pattern=dict(type="raw"),
         fail_pattern=dict(type="list", elements="str", default=[]),
@@ -682,21 +853,24 @@ def main():
         heartbeat_pattern=dict(type="str"),
     )
     argument_spec.update(systemd_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, mutually_exclusive=[("names", "steps"), ("state", "steps")],
+                           required_one_of=[("names", "steps")], required_by=dict(names="state"))
     v.check(module, numbers=dict(settle=SETTLE, timeout=TIMEOUT, poll=POLL, max_mids_age=MIDS_AGE),
             texts=dict(user=v.Text(max_length=USER_MAX_LENGTH)))
+    if module.params["steps"] is not None:
+        if not module.params["steps"]:
+            module.fail_json(msg="steps is empty: give at least one step (names and state)")
+        try:
+            run_steps(module)
+        except GateError as e:
+            module.fail_json(msg=to_native(e), changed=False)
     gate = None
     try:
         gate = Gate(module)
-        gate.read_before()
-        gate.act()
-        gate.prove()
-        gate.tails()
-        result = gate.result()
-    except (GateError, lc.LifecycleError, JournalError) as e:
-        acted = gate is not None and gate.acted_at is not None
-        module.fail_json(msg=to_native(e), refused=isinstance(e, Refused), changed=acted)
-    if result["failed_units"]:
+    except (GateError, lc.LifecycleError) as e:
+        module.fail_json(msg=to_native(e), changed=False)
+    result = run_gate(gate)
+    if result.pop("failed"):
         module.fail_json(**result)
     module.exit_json(**result)
 

@@ -129,7 +129,7 @@ def test_a_kill_switch_in_force_survives_the_restart_and_a_removed_one_is_refuse
         rc, output = playbook("bot_restart", "-l", LIVE_HOST, "-e", "settle=1")
         assert rc != 0
         line = summary_line(output, LIVE_HOST)
-        assert "FAILED" in line and "would clear a kill switch in force" in output and "nothing changed" in line
+        assert "FAILED" in line and "would clear a kill switch in force" in line and "nothing changed" in line, line
         assert show(live, LIVE)["InvocationID"] == new["InvocationID"]  # untouched
         assert show(live, SIDECAR)["ActiveState"] == "active"
     finally:

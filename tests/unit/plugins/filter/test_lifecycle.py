@@ -1,5 +1,6 @@
 """The lifecycle flows' decisions: a host's outcome from its steps, and what an exported state holds."""
 
+import pytest
 from ansible_collections.quantops.runbooks.plugins.filter import fleet, lifecycle
 
 SIDECAR_OK = dict(changed=True, units={"openclaw-ai-quant-ws-sidecar.service": dict(action="restarted", ready_s=0.61, active_state="active")})
@@ -59,3 +60,42 @@ def test_state_exposure_counts_positions_and_open_orders():
 def test_the_summary_counts_hosts_not_detail_lines():
     out = fleet.fleet_summary(["h1", "h2"], [dict(status="FAILED", summary="x", details=["a", "b", "c"]), dict(status="OK")], ["OK"])
     assert out["msg"] == "1 of 2 host(s) not OK: h1" and len(out["lines"]) == 5
+
+
+def test_one_unit_gate_run_with_steps_is_read_step_by_step():
+    result = dict(failed=True, msg="step sidecar failed", steps=[
+        dict(name="traders stop", failed=False, units={"openclaw-ai-quant-trader.service": dict(action="stopped")}),
+        dict(name="sidecar", failed=True, critical=True, msg="its process ended", journal={}, related={
+            "openclaw-ai-quant-trader.service": dict(active_state="inactive", sub_state="dead")}),
+        dict(name="traders", skipped=True, msg="not done: step sidecar failed"),
+        dict(name="monitor", skipped=True, msg="not done: step sidecar failed")])
+    out = lifecycle.bot_outcome(result, "restart", quiet=["traders stop"])
+    assert out["status"] == "FAILED"
+    assert out["summary"] == "sidecar: its process ended | left in: paper inactive/dead | not done: traders, monitor"
+    ok = dict(steps=[dict(name="sidecar", **SIDECAR_OK), dict(name="monitor", failed=True, critical=False, msg="no proof within 60 s")])
+    out = lifecycle.bot_outcome(ok, "restart")
+    assert out == dict(status="RESTARTED", summary="sidecar ready 0.61s | WARNING monitor: no proof within 60 s")
+    assert lifecycle.bot_outcome(dict(unreachable=True, msg="ssh: no route"), "restart")["status"] == "UNREACHABLE"
+
+
+def test_steps_skipped_before_the_failure_are_not_called_not_done():
+    out = lifecycle.bot_outcome({"traders stop": dict(skipped=True), "sidecar": dict(skipped=True),
+                                 "traders": dict(failed=True, msg="logged Traceback"), "monitor": {}}, "restart")
+    assert out["summary"] == "traders: logged Traceback | not done: monitor"
+
+
+def test_the_restart_plan_follows_the_runbook_and_the_units():
+    kw = dict(traders=["openclaw-ai-quant-live"], sidecar="openclaw-ai-quant-ws-sidecar", monitor="openclaw-ai-quant-monitor",
+              settle=10, timeout=60, fail_patterns=["Traceback"], monitor_ready="listening")
+    plan = lifecycle.restart_plan("all", **kw)
+    assert [(s["name"], s["state"]) for s in plan] == [("traders stop", "stopped"), ("sidecar", "restarted"), ("traders", "started"),
+                                                      ("monitor", "restarted")]
+    assert plan[1]["related"] == ["openclaw-ai-quant-live"] and plan[2]["settle"] == 10.0 and plan[2]["timeout"] == 70.0
+    assert plan[3]["critical"] is False and plan[3]["pattern"] == "listening"
+    assert [s["name"] for s in lifecycle.restart_plan("sidecar", **kw)] == ["traders stop", "sidecar", "traders"]
+    assert [(s["name"], s["state"]) for s in lifecycle.restart_plan("traders", **kw)] == [("traders", "restarted")]
+    assert [s["name"] for s in lifecycle.restart_plan("monitor", **kw)] == ["monitor"]
+    assert lifecycle.restart_plan("monitor", **dict(kw, monitor_on=False)) == []
+    assert [s["name"] for s in lifecycle.restart_plan("all", **dict(kw, traders=[]))] == ["sidecar", "monitor"]
+    with pytest.raises(ValueError, match="restart=everything"):
+        lifecycle.restart_plan("everything", **kw)

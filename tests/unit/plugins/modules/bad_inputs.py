@@ -236,6 +236,13 @@ CASES = (
         Case("unit_gate", "kill_modes {live: maybe}", dict(kill_modes={"live": "maybe"}), ["kill_modes", "close_only"]),
         Case("unit_gate", "poll=nan", dict(poll="nan"), ["poll", "from 0.05 to 10"]),
         Case("unit_gate", "user '' (an undefined variable)", dict(scope="user", user=""), ["user", "empty"]),
+        Case("unit_gate", "steps: [] ", dict(names=DROP, state=DROP, steps=[]), ["steps", "empty"]),
+        Case("unit_gate", "names and steps", dict(steps=[dict(names=["a"], state="started")]), ["mutually exclusive", "names", "steps"]),
+        Case("unit_gate", "steps[0].settle=nan", dict(names=DROP, state=DROP, steps=[dict(names=["a"], state="started", settle="nan")]),
+             ["steps[0]", "settle", "from 0 to 3600"]),
+        Case("unit_gate", "steps[1] a bad unit name", dict(names=DROP, state=DROP, steps=[
+            dict(names=["a"], state="stopped"), dict(names=["--host=x"], state="started")]), ["steps[1]", "not an option"]),
+        Case("unit_gate", "steps[0] without state", dict(names=DROP, state=DROP, steps=[dict(names=["a"])]), ["state", "steps"]),
     ]
     + [
         Case("units_info", "units: []", dict(units=[]), ["units", "at least 1"]),
