@@ -52,10 +52,14 @@ def _failure(name, result):
     for unit, lines in sorted((result.get("journal") or {}).items()):
         for line in (lines or [])[-5:]:
             details.append("%s journal: %s" % (short(unit), _one_line(line, 200)))
-    states = ["%s %s/%s" % (short(u), r.get("active_state"), r.get("sub_state")) for u, r in sorted((result.get("related") or {}).items())]
+    related = sorted((result.get("related") or {}).items())
+    down = ["%s %s/%s" % (short(u), r.get("active_state"), r.get("sub_state")) for u, r in related if r.get("active_state") != "active"]
+    up = ["%s %s/%s" % (short(u), r.get("active_state"), r.get("sub_state")) for u, r in related if r.get("active_state") == "active"]
     summary = "%s: %s" % (name, why)
-    if states:
-        summary += " | left in: %s" % ", ".join(states)
+    if down:
+        summary += " | left DOWN: %s" % ", ".join(down)
+    if up:
+        summary += " | left running: %s" % ", ".join(up)
     if result.get("refused"):
         summary += " | nothing changed"
     return summary, details

@@ -148,7 +148,7 @@ def test_a_sidecar_that_cannot_start_fails_its_host_and_leaves_the_next_untouche
         rc, output = playbook("bot_restart", "-e", "settle=1", "-e", "serial=1")
         assert rc != 0
         line = summary_line(output, PAPER_HOST)
-        assert "FAILED" in line and "sidecar" in line and "left in: paper inactive" in line, output[-3000:]
+        assert "FAILED" in line and "sidecar" in line and "left DOWN: paper inactive" in line, output[-3000:]
         assert re.search(r"sidecar journal: .*(FileNotFoundError|No such file)", output), output[-3000:]
         assert "NOT DONE" in summary_line(output, LIVE_HOST)
         assert states(live, [SIDECAR, LIVE, MONITOR]) == before_live  # the next host untouched

@@ -24,7 +24,7 @@ def test_the_first_failed_step_fails_the_host_with_its_journal_and_what_it_left(
                   related={"openclaw-ai-quant-trader.service": dict(active_state="inactive", sub_state="dead")})
     out = lifecycle.bot_outcome({"stop": dict(units={}), "sidecar": failed, "traders": {}, "monitor": {}}, "restart")
     assert out["status"] == "FAILED"
-    assert "left in: paper inactive/dead" in out["summary"] and "not done: traders, monitor" in out["summary"]
+    assert "left DOWN: paper inactive/dead" in out["summary"] and "not done: traders, monitor" in out["summary"]
     assert out["details"] == ["sidecar journal: Traceback (most recent call last):", "sidecar journal: FileNotFoundError: x"]
 
 
@@ -71,7 +71,7 @@ def test_one_unit_gate_run_with_steps_is_read_step_by_step():
         dict(name="monitor", skipped=True, msg="not done: step sidecar failed")])
     out = lifecycle.bot_outcome(result, "restart", quiet=["traders stop"])
     assert out["status"] == "FAILED"
-    assert out["summary"] == "sidecar: its process ended | left in: paper inactive/dead | not done: traders, monitor"
+    assert out["summary"] == "sidecar: its process ended | left DOWN: paper inactive/dead | not done: traders, monitor"
     ok = dict(steps=[dict(name="sidecar", **SIDECAR_OK), dict(name="monitor", failed=True, critical=False, msg="no proof within 60 s")])
     out = lifecycle.bot_outcome(ok, "restart")
     assert out == dict(status="RESTARTED", summary="sidecar ready 0.61s | WARNING monitor: no proof within 60 s")
