@@ -108,6 +108,8 @@ def bot_outcome(steps, action, failed_result=None, check_mode=False, *, warn_onl
             if not_run:
                 summary += " | not done: %s" % ", ".join(not_run)
             return dict(status="FAILED", summary=summary, details=details)
+        elif check_mode and result.get("msg"):
+            parts.append("%s: %s" % (name, _one_line(result["msg"], 200)))
         elif name not in quiet and _step_part(name, result):
             parts.append(_step_part(name, result))
     if isinstance(failed_result, dict) and failed_result:

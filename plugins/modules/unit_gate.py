@@ -406,6 +406,7 @@ class Gate:
         self.failed = {}
         self.started = time.monotonic()
         self.acted_at = None
+        self.assume_stopped = set()  # check mode: what an earlier step would have stopped
 
     @staticmethod
     def _names(values, option, required=False):
@@ -434,7 +435,7 @@ class Gate:
             self.units[unit] = dict(row(self.before[unit]), action="none", previous_invocation_id=self.before[unit].get("InvocationID", ""),
                                     ready_s=None, proof="")
         state = self.p["state"]
-        running = [u for u in self.names if self.before[u].get("ActiveState") in RUNNING]
+        running = [u for u in self.names if self.before[u].get("ActiveState") in RUNNING and u not in self.assume_stopped]
         if state == "restarted":
             self.todo = list(self.names)
         elif state == "started":
@@ -749,8 +750,12 @@ class Gate:
         else:
             done = [u for u, r in self.units.items() if r["action"] != "none"]
             verb = ("would be " if self.module.check_mode else "") + self.p["state"]
-            result["msg"] = "%s %s%s" % (verb, ", ".join(done) or "nothing",
-                                         "" if self.p["state"] == "stopped" or self.module.check_mode else ", each proven (%s)" % self.proof)
+            if not done:
+                result["msg"] = "nothing to do: %s already %s" % (", ".join(self.names), "inactive" if self.p["state"] == "stopped" else "active")
+            else:
+                result["msg"] = "%s %s" % (verb, ", ".join(done))
+            if self.p["state"] != "stopped" and not self.module.check_mode:
+                result["msg"] += ", each proven (%s)" % self.proof
         return result
 
 
@@ -806,14 +811,18 @@ def run_steps(module):
             gates.append(Gate(module, params))
         except (GateError, lc.LifecycleError) as e:
             raise GateError("steps[%d] (%s): %s" % (index, params["name"], to_native(e))) from None
-    held, results, stop = {}, [], None
+    held, results, stop, would_stop = {}, [], None, set()
     for gate in gates:
         name = gate.p["name"]
         if stop:
             results.append(dict(name=name, skipped=True, changed=False, msg="not done: step %s failed" % stop))
             continue
         gate.kill_modes = dict(held, **gate.kill_modes)  # what a stop step found the traders holding, for their start
+        gate.assume_stopped = would_stop if module.check_mode else set()
         result = run_gate(gate)
+        if module.check_mode:
+            stopped = set(u for u, r in gate.units.items() if r.get("action") == "stopped")
+            would_stop = (would_stop | stopped) - set(u for u, r in gate.units.items() if r.get("action") in ("started", "restarted"))
         for unit, row in gate.units.items():
             if row.get("kill_mode_held"):
                 held[unit] = row["kill_mode_held"]
