@@ -107,6 +107,19 @@ def test_restart_goes_sidecar_traders_monitor_each_gated_and_host_by_host():
     assert after[second][SIDECAR]["active_enter"] > after[first][MONITOR]["active_enter"]
 
 
+def test_check_mode_restarts_stops_and_starts_nothing():
+    hosts = {name: lab(name) for name in (PAPER_HOST, LIVE_HOST)}
+    units = {name: [SIDECAR, TRADER[name], MONITOR] for name in hosts}
+    before = {name: states(h, units[name]) for name, h in hosts.items()}
+    for flow, word in (("bot_restart", "WOULD_RESTART"), ("bot_stop", "WOULD_STOP"), ("bot_start", "WOULD_START")):
+        rc, output = playbook(flow, "--check")
+        assert rc == 0, output[-3000:]
+        for name in hosts:
+            assert word in summary_line(output, name)
+    assert "traders: would be started %s.service" % PAPER in summary_line(playbook("bot_restart", "--check")[1], PAPER_HOST)
+    assert {name: states(h, units[name]) for name, h in hosts.items()} == before
+
+
 def test_a_kill_switch_in_force_survives_the_restart_and_a_removed_one_is_refused():
     live = lab(LIVE_HOST)
     res = adhoc(LIVE_HOST, "quantops.runbooks.kill_switch", dict(mode="close_only", user="trader", verify=True, verify_timeout=30))
