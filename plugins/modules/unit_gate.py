@@ -782,6 +782,7 @@ STEP_NUMBERS = dict(settle=SETTLE, timeout=TIMEOUT, max_mids_age=MIDS_AGE)
 
 def run_gate(gate):
     """One step: act, prove, report. A step that fails says why in its result; nothing is raised."""
+    gate.started = time.monotonic()  # a step's elapsed is its own, not the time since the module started
     try:
         gate.read_before()
         gate.act()
