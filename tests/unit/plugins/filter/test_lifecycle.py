@@ -88,14 +88,16 @@ def test_the_restart_plan_follows_the_runbook_and_the_units():
     kw = dict(traders=["openclaw-ai-quant-live"], sidecar="openclaw-ai-quant-ws-sidecar", monitor="openclaw-ai-quant-monitor",
               settle=10, timeout=60, fail_patterns=["Traceback"], monitor_ready="listening")
     plan = lifecycle.restart_plan("all", **kw)
-    assert [(s["name"], s["state"]) for s in plan] == [("traders stop", "stopped"), ("sidecar", "restarted"), ("traders", "started"),
-                                                      ("monitor", "restarted")]
+    expected = [("traders stop", "stopped"), ("sidecar", "restarted"), ("traders", "started"), ("monitor", "restarted")]
+    assert [(s["name"], s["state"]) for s in plan] == expected
     assert plan[1]["related"] == ["openclaw-ai-quant-live"] and plan[2]["settle"] == 10.0 and plan[2]["timeout"] == 70.0
     assert plan[3]["critical"] is False and plan[3]["pattern"] == "listening"
     assert [s["name"] for s in lifecycle.restart_plan("sidecar", **kw)] == ["traders stop", "sidecar", "traders"]
     assert [(s["name"], s["state"]) for s in lifecycle.restart_plan("traders", **kw)] == [("traders", "restarted")]
     assert [s["name"] for s in lifecycle.restart_plan("monitor", **kw)] == ["monitor"]
-    assert lifecycle.restart_plan("monitor", **dict(kw, monitor_on=False)) == []
-    assert [s["name"] for s in lifecycle.restart_plan("all", **dict(kw, traders=[]))] == ["sidecar", "monitor"]
+    assert lifecycle.restart_plan("monitor", monitor_on=False, **kw) == []
+    no_traders = dict(kw)
+    no_traders["traders"] = []
+    assert [s["name"] for s in lifecycle.restart_plan("all", **no_traders)] == ["sidecar", "monitor"]
     with pytest.raises(ValueError, match="restart=everything"):
         lifecycle.restart_plan("everything", **kw)

@@ -1,6 +1,6 @@
 """Wall time of quantops.runbooks.bot_restart on one host against the runbook's own sequence (issue 13).
 
-    python benchmarks/bot_restart/bench.py [--repeats 5] [--diagnose 3] [--keep] [--out FILE] [--lab-inventory PATH]
+    python benchmarks/bot_restart/bench_restart.py [--repeats 5] [--diagnose 3] [--keep] [--out FILE] [--lab-inventory PATH]
 
 Run as root with `make venv` done and the venv's bin/ on PATH. It boots its own lab of one host (LAB_PREFIX=rlab,
 LAB_SUBNET=10.213.83.0/24, LAB_STATE=/var/lib/quantops-rlab unless set in the environment), seeds it and deploys
@@ -626,7 +626,7 @@ def header(args, deploy, load):
     head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True, check=False).stdout.strip()
     core = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[:1]
     return ["## bot_restart: one host against the runbook's sequence, %s" % datetime.date.today().isoformat(), "",
-            "- command: `python benchmarks/bot_restart/bench.py %s`" % " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "- command: `python benchmarks/bot_restart/bench_restart.py %s`" % " ".join(shlex.quote(a) for a in sys.argv[1:]),
             "- machine: %s, %d cores, %d MiB; %s; collection at %s" % (
                 platform.node(), os.cpu_count(), int(mem) // 1024, core[0] if core else "ansible ?", head or "?"),
             "- figures: medians of %d; warm: ControlPersist masters alive, cold: none (sockets removed before each run)" % args.repeats,
