@@ -309,7 +309,7 @@ def _explain(t: Target, out: Dict[str, Any]) -> Optional[str]:
 
 def check_round(items: List[Tuple[Target, Optional[str]]], max_body: int, secrets: Secrets) -> List[Dict[str, Any]]:
     """Every (target, token) at once, one daemon thread each; each waited for only until its own deadline."""
-    holders = [dict() for _ in items]  # type: List[Dict[str, Any]]
+    holders = [dict() for dummy in items]  # type: List[Dict[str, Any]]
     results = [None] * len(items)  # type: List[Any]
 
     def work(n, t, token):
@@ -324,7 +324,8 @@ def check_round(items: List[Tuple[Target, Optional[str]]], max_body: int, secret
         th = threading.Thread(target=work, args=(n, t, token), name="http_health-%d" % n, daemon=True)
         th.start()
         threads.append(th)
-    for n, (th, (t, _)) in enumerate(zip(threads, items)):
+    for n, th in enumerate(threads):
+        t = items[n][0]
         th.join(max(0.0, started + t.timeout + 0.5 - time.monotonic()))
         if th.is_alive() or results[n] is None:
             conn = holders[n].get("conn")

@@ -95,9 +95,9 @@ def levels(services: Any) -> Dict[str, int]:
     for svc in services:
         for dep in svc.get("unit_after") or []:
             if level[dep] > level[svc["name"]]:
-                raise GraphError("unit_after of service %r names %r, which starts in a later group (%d, %r is in %d): "
-                                 "its unit would wait for a service started after it" % (svc["name"], dep, level[dep], svc["name"],
-                                                                                        level[svc["name"]]))
+                name = svc["name"]
+                raise GraphError("unit_after of service %r names %r, which starts in a later group (%d, %r is in %d): its unit "
+                                 "would wait for a service started after it" % (name, dep, level[dep], name, level[name]))
     return level
 
 
