@@ -26,6 +26,7 @@ from ansible_collections.quantops.runbooks.plugins.modules import (
     config_known_good,
     config_rollback,
     funding_db_info,
+    http_health,
     journal_check,
     kill_switch,
     sidecar_status,
@@ -37,7 +38,7 @@ from ansible_collections.quantops.runbooks.plugins.modules import (
 
 MODULES = dict(
     bbo_db_info=bbo_db_info, candle_db_info=candle_db_info, config_known_good=config_known_good, config_rollback=config_rollback,
-    funding_db_info=funding_db_info, journal_check=journal_check, kill_switch=kill_switch, sqlite_integrity=sqlite_integrity,
+    funding_db_info=funding_db_info, http_health=http_health, journal_check=journal_check, kill_switch=kill_switch, sqlite_integrity=sqlite_integrity,
     unit_gate=unit_gate, units_info=units_info, sidecar_status=sidecar_status, trader_status=trader_status,
 )
 NOW = 1795273930000
@@ -72,7 +73,19 @@ BASE = dict(
     sidecar_status=dict(unit="openclaw-ai-quant-ws-sidecar", scope="system", symbols=["BTC"], socket="{tmp}/run/ws.sock",
                         candles_db="{tmp}/db/candles_1m.db"),
     trader_status=dict(units=["openclaw-ai-quant-trader"], scope="system"),
+    # loopback only, and never reached: every case is refused before a connection
+    http_health=dict(endpoints=[dict(name="replayd", port=3030, token=dict(env_file="{tmp}/etc/replayd.env", var="REPLAYD_TOKEN"))]),
 )
+
+
+def _hh(title, endpoint, words, **args):
+    """An http_health case: one endpoint (merged over the base's, None removes a key) or other options."""
+    if endpoint is not None:
+        base = dict(BASE["http_health"]["endpoints"][0])
+        base.update(endpoint)
+        args["endpoints"] = [dict((k, x) for k, x in base.items() if x is not None)]
+    return Case("http_health", title, args, words)
+
 
 HUGE_REF = "a" * 1000000
 HUGE_LIST = ["k%d" % i for i in range(100000)]
@@ -311,6 +324,35 @@ CASES = (
         Case("trader_status", "scope=session", dict(scope="session"), ["scope", "one of"]),
         Case("trader_status", "user that does not exist", dict(scope="user", user="nosuchuser-qo"), ["user", "does not exist"]),
         Case("trader_status", "user '' (empty)", dict(scope="user", user=""), ["user", "empty"]),
+    ]
+    + [
+        _hh("endpoints [] (empty)", None, ["endpoints", "at least 1"], endpoints=[]),
+        _hh("101 endpoints", None, ["endpoints", "at most 100"], endpoints=[dict(name="e%d" % i, port=3030) for i in range(101)]),
+        _hh("neither url nor port", dict(port=None), ["neither url nor port"]),
+        _hh("url and port", dict(url="http://127.0.0.1:3030/health"), ["gives both url and port", "either url or host"]),
+        _hh("url ftp://", dict(port=None, url="ftp://127.0.0.1/health"), ["scheme must be http or https"]),
+        _hh("url with user:password@", dict(port=None, url="http://u:p@127.0.0.1:3030/health"), ["credentials", "by reference"]),
+        _hh("url with a space", dict(port=None, url="http://127.0.0.1:3030/a b"), ["url", "space"]),
+        _hh("url port 99999", dict(port=None, url="http://127.0.0.1:99999/"), ["port", "1 to 65535"]),
+        _hh("port 0", dict(port=0), ["port", "from 1 to 65535"]),
+        _hh("port 70000", dict(port=70000), ["port", "from 1 to 65535"]),
+        _hh("host with a newline", dict(host="127.0.0.1\nHost: x"), ["host", "newline"]),
+        _hh("host 'a b'", dict(host="a b"), ["host", "not a host name"]),
+        _hh("path without /", dict(path="health"), ["path", "must start with /"]),
+        _hh("path with CRLF (header injection)", dict(path="/health\r\nX-Evil: 1"), ["path", "printable characters only"]),
+        _hh("status [99]", dict(status=[99]), ["status[0]", "from 100 to 599"]),
+        _hh("status [] (empty)", dict(status=[]), ["status", "at least 1 item"]),
+        _hh("endpoint timeout 0", dict(timeout=0), ["timeout", "above 0 to 3600"]),
+        _hh("timeout=nan", None, ["timeout", "above 0 to 3600"], timeout="nan"),
+        _hh("wait_timeout=inf", None, ["wait_timeout", "from 0 to 86400"], wait_timeout="inf"),
+        _hh("poll=0", None, ["poll", "from 0.05 to 60"], poll=0),
+        _hh("max_body=10**12", None, ["max_body", "from 1 to 16777216"], max_body=10 ** 12),
+        _hh("token.var 'A-B'", dict(token=dict(env_file="/etc/quantlab/replayd.env", var="A-B")), ["token.var", "not a variable name"]),
+        _hh("token.var missing", dict(token=dict(env_file="/etc/quantlab/replayd.env")), ["var", "missing"]),
+        _hh("token.env_file relative", dict(token=dict(env_file="etc/replayd.env", var="REPLAYD_TOKEN")), ["env_file", "relative"]),
+        _hh("token.env_file with ..", dict(token=dict(env_file="/etc/../etc/replayd.env", var="REPLAYD_TOKEN")), ["env_file", "'..'"]),
+        _hh("token.env_file with a newline", dict(token=dict(env_file="/etc/replayd.env\n", var="REPLAYD_TOKEN")), ["env_file", "newline"]),
+        _hh("two endpoints named alike", None, ["two endpoints are named 'a'"], endpoints=[dict(name="a", port=1), dict(name="a", port=2)]),
     ]
 )
 
