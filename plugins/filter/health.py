@@ -41,9 +41,12 @@ def _short_unit(unit):
     return unit.replace("openclaw-ai-quant-", "").replace(".service", "")
 
 
-def health_outcome(units, sidecar, sidecar_journal, traders, candles, expected, window="15m", max_candle_age=120):  # noqa: PLR0912, PLR0913, PLR0917
+def health_outcome(units, sidecar, sidecar_journal, traders, candles, expected, window="15m", max_candle_age=120,  # noqa: PLR0912, PLR0913, PLR0917
+                   max_reconnects=3):
     """HEALTHY or UNHEALTHY, one line that names each unit, the sidecar, each trader and the candle DBs, and the
-    problems; plus the whole data for the JSON report. ``expected``: the units this host must run."""
+    problems; plus the whole data for the JSON report. ``expected``: the units this host must run. A sidecar that lost
+    its WebSocket and got it back is counted; more than ``max_reconnects`` disconnects or reconnects in the window
+    make the host unhealthy (one that is down now fails its own checks)."""
     results = dict(units=units, sidecar=sidecar, sidecar_journal=sidecar_journal, traders=traders, candles=candles)
     for result in results.values():
         if isinstance(result, dict) and result.get("unreachable"):
@@ -75,7 +78,7 @@ def health_outcome(units, sidecar, sidecar_journal, traders, candles, expected, 
         counts = _sidecar.count_events(m.get("message", "") for m in sidecar_journal["matches"])
         lost, again = counts["disconnects"], counts["reconnects"]
         parts.append("%d disconnects %d reconnects in %s" % (lost, again, window))
-        if sidecar_journal["matches"]:
+        if again > max_reconnects or lost > max_reconnects:
             problems.append("sidecar logged %d disconnect(s) and %d reconnect(s) in the last %s, the last: %s" % (
                 lost, again, window, sidecar_journal["matches"][-1].get("message", "")))
     for unit, t in sorted(((traders or {}).get("traders") or {}).items()):
@@ -113,14 +116,14 @@ def _strip(result):
     return dict((k, v) for k, v in result.items() if k not in ("invocation", "changed") and not k.startswith("_ansible"))
 
 
-def health_outcome_of(host_vars, window="15m", max_candle_age=120):
+def health_outcome_of(host_vars, window="15m", max_candle_age=120, max_reconnects=3):
     """health_outcome of one host from its variables (``hostvars[host]``): the results bot_health registered and the
     units it expects there (``bh_expected``); {} when it registered nothing."""
     got = dict((name, host_vars.get(var)) for name, var in REGISTERED.items())
     if got["units"] is None:
         return {}
     return health_outcome(got["units"], got["sidecar"], got["sidecar_journal"], got["traders"], got["candles"],
-                          list(host_vars.get("bh_expected") or []), window, max_candle_age)
+                          list(host_vars.get("bh_expected") or []), window, max_candle_age, max_reconnects)
 
 
 class FilterModule:

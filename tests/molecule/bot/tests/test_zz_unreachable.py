@@ -29,7 +29,7 @@ def test_one_host_unreachable(host):
     # the lifecycle and health flows too: the reachable host is done, the dead one named, the run fails
     rc, output = playbook("bot_health")
     assert rc != 0
-    assert status(output, "HEALTHY") == sorted(HOSTS[:-1]) and status(output, "UNREACHABLE") == [dead]
+    assert status(output, "HEALTHY") == sorted(HOSTS[:-1]) and status(output, "UNREACHABLE") == [dead], output[-3000:]
     rc, output = playbook("bot_restart", "-e", "settle=1")
     assert rc != 0
     assert status(output, "RESTARTED") == sorted(HOSTS[:-1]) and status(output, "UNREACHABLE") == [dead], output[-3000:]

@@ -53,11 +53,16 @@ def test_a_stopped_sidecar_is_named():
     assert "openclaw-ai-quant-ws-sidecar is inactive (loaded)" in out["problems"]
 
 
-def test_disconnects_are_counted_and_unhealthy():
+def test_disconnects_are_counted_and_too_many_are_unhealthy():
     lines = ["ws read error: Connection reset", "ws connect: attempt=2 url=wss://x", "ws connected: attempt=2 status=101"]
     matches = [dict(message=m) for m in lines if re.search(_sidecar.DISCONNECT, m)]
     out = outcome(sidecar_journal=dict(failed=True, matches=matches, count=len(matches)))
-    assert "1 disconnects 1 reconnects in 15m" in out["summary"] and out["status"] == "UNHEALTHY"
+    assert "1 disconnects 1 reconnects in 15m" in out["summary"] and out["status"] == "HEALTHY"  # lost it, got it back
+    lines = ["ws read error: reset"] * 4 + ["ws connect: attempt=%d url=wss://x" % n for n in range(2, 6)]
+    matches = [dict(message=m) for m in lines if re.search(_sidecar.DISCONNECT, m)]
+    out = outcome(sidecar_journal=dict(failed=True, matches=matches, count=len(matches)))
+    assert "4 disconnects 4 reconnects in 15m" in out["summary"] and out["status"] == "UNHEALTHY"
+    assert any("4 disconnect(s) and 4 reconnect(s)" in p for p in out["problems"])
 
 
 def test_config_not_in_force_errors_and_old_candles():
