@@ -843,22 +843,13 @@ def run_steps(module):
 
 
 def main():
-    argument_spec = dict(
-        names=dict(type="list", elements="str"),
-        state=dict(type="str", choices=["started", "restarted", "stopped"]),
+    # a single run takes a step's options at the top level (names and state then required by hand, below)
+    argument_spec = dict((k, dict(spec)) for k, spec in STEP_OPTIONS.items() if k not in ("name", "critical"))
+    for key in ("names", "state"):
+        argument_spec[key].pop("required")
+    argument_spec.update(
         steps=dict(type="list", elements="dict", options=STEP_OPTIONS),
-        proof=dict(type="str", choices=list(lc.PROOFS)),
-        pattern=dict(type="raw"),
-        fail_pattern=dict(type="list", elements="str", default=[]),
-        settle=dict(type="float", default=0.0),
-        timeout=dict(type="float", default=60.0),
         poll=dict(type="float", default=0.2),
-        related=dict(type="list", elements="str", default=[]),
-        symbols=dict(type="list", elements="str"),
-        candles_db=dict(type="path"),
-        max_mids_age=dict(type="float", default=10.0),
-        kill_switch_hold=dict(type="bool", default=True),
-        kill_modes=dict(type="dict", default={}),
         audit_log=dict(type="path", default="/var/log/quantops-kill-switch.jsonl"),
         heartbeat_pattern=dict(type="str"),
     )
