@@ -108,38 +108,41 @@ def outcome(result: Mapping[str, Any], services: Sequence[Mapping[str, Any]], ch
     if not steps:
         return dict(status="FAILED", summary="no restart was done: %s" % " ".join(str(result.get("msg", "")).split())[:400],
                     failed_service=None)
-    killed, details, critical, ready = [], [], 0.0, {}
-    failed_service = failed_unit = why = None
+    killed, details, critical, ready, touched = [], [], 0.0, {}, []
+    failed_service = failed_unit = why = failed_step = None
     for step in steps:
         units = step.get("units") or {}
         if step.get("skipped"):
             details.append("%s: not done" % step["name"])
             continue
+        if step.get("failed") and failed_step is None:
+            failed_step = step["name"]
+            why = " ".join(str(step.get("msg", "")).split())[:400]
         if step["name"].startswith("stop "):
             killed += [name_of.get(u, u) for u, row in units.items() if row.get("killed")]
             continue
+        touched += [name_of.get(u, u) for u in units]
         times = dict((name_of.get(u, u), row.get("ready_s")) for u, row in units.items())
-        ready.update(times)
+        ready.update(dict((s, t) for s, t in times.items() if t is not None))
         slowest = max([t for t in times.values() if t is not None] or [0.0])
         critical += slowest
         details.append("%s: %s (slowest %s)" % (step["name"], ", ".join("%s %s" % (s, _fmt(t)) for s, t in times.items()), _fmt(slowest)))
-        if step.get("failed") and failed_service is None:
+        if step.get("failed") and failed_service is None and failed_step == step["name"]:
             failed_units = step.get("failed_units") or sorted(units)
             failed_unit = failed_units[0] if failed_units else None
             failed_service = name_of.get(failed_unit, failed_unit)
-            why = " ".join(str(step.get("msg", "")).split())[:400]
     elapsed = result.get("elapsed")
     timing = "wall %s (module %s), critical path %s" % (_fmt(wall_s if wall_s is not None else elapsed), _fmt(elapsed), _fmt(critical))
     kill_text = "; killed after its stop timeout (ignored SIGTERM): %s" % ", ".join(killed) if killed else ""
-    touched = [name_of.get(u, u) for step in steps if step.get("name", "").startswith("group ") for u in step.get("names") or step.get("units") or {}]
     base = dict(killed=killed, critical_path_s=round(critical, 3), elapsed_s=elapsed, wall_s=wall_s, ready_s=ready, details=details,
                 failed_service=failed_service, failed_unit=failed_unit)
+    if failed_service:
+        return dict(base, status="FAILED", summary="%s did not answer healthy: %s. %s%s" % (failed_service, why, timing, kill_text))
+    if failed_step or result.get("failed"):
+        return dict(base, status="FAILED", summary="step %s failed: %s%s" % (failed_step or "?", why or result.get("msg"), kill_text))
     if check_mode:
-        return dict(base, status="WOULD_RESTART", summary="would restart %s" % ", ".join(touched or sorted(ready)))
-    if failed_service or result.get("failed"):
-        return dict(base, status="FAILED", summary="%s did not answer healthy: %s. %s%s" % (failed_service or "a step", why or result.get("msg"),
-                                                                                           timing, kill_text))
-    return dict(base, status="RESTARTED", summary="restarted %s in order; %s%s" % (", ".join(sorted(ready, key=list(ready).index)), timing, kill_text))
+        return dict(base, status="WOULD_RESTART", summary="would restart %s in order" % ", ".join(touched))
+    return dict(base, status="RESTARTED", summary="restarted %s in order; %s%s" % (", ".join(touched), timing, kill_text))
 
 
 def listeners(ss_out: str) -> List[Dict[str, Any]]:

@@ -136,3 +136,20 @@ def test_the_findings_without_a_port_holder_point_at_the_env_file_or_a_dependenc
 def test_dependency_endpoints_are_named_by_service_and_skip_those_without_health():
     eps = qf.quantlab_health_endpoints(["strategyd", "job-worker"], SERVICES, PORTS)
     assert eps == [dict(name="strategyd", port=3031, path="/health", timeout=2.0)]
+
+
+def test_a_refused_stop_fails_the_host_even_in_check_mode():
+    result = dict(failed=True, msg="step stop group 3 failed: unit quantlab-labeld.service not found", steps=[
+        dict(name="stop group 3", failed=True, msg="unit quantlab-labeld.service not found in the system manager", units={}),
+        dict(name="group 3", skipped=True)])
+    for check_mode in (False, True):
+        out = qr.outcome(result, SERVICES, check_mode)
+        assert out["status"] == "FAILED" and out["failed_service"] is None
+        assert out["summary"] == "step stop group 3 failed: unit quantlab-labeld.service not found in the system manager"
+
+
+def test_check_mode_says_what_would_be_restarted():
+    result = dict(changed=True, steps=[_step("stop group 2", {"quantlab-featurexd.service": dict(action="stopped")}),
+                                       _step("group 2", {"quantlab-featurexd.service": dict(action="started", ready_s=None)})])
+    out = qr.outcome(result, SERVICES, True)
+    assert out["status"] == "WOULD_RESTART" and out["summary"] == "would restart featurexd in order"
