@@ -123,6 +123,31 @@ def test_a_service_whose_port_is_taken_fails_with_the_holder_named(host):
         healthy_again(host)
 
 
+def journal_has(host, unit, text):
+    inv = show(host, unit, "InvocationID")
+    return text in host.check_output(f"journalctl -u {unit}.service _SYSTEMD_INVOCATION_ID={inv} -o cat --no-pager")
+
+
+def test_a_service_that_ignores_sigterm_is_killed_at_its_stop_timeout_and_reported(host):
+    """strategyd started with replayd down retries it, and its SIGTERM handler then never returns (as the real one):
+    the flow's stop ends in systemd's SIGKILL after TimeoutStopSec, and the summary names it."""
+    try:
+        host.run_expect([0], "systemctl stop quantlab-replayd")
+        # --job-mode=ignore-dependencies: Wants= would start replayd again with strategyd
+        host.run_expect([0], "systemctl restart --job-mode=ignore-dependencies quantlab-strategyd")
+        wait_for(lambda: journal_has(host, "quantlab-strategyd", "STREAM_RECONNECTING"), timeout=20, what="strategyd retrying replayd")
+        rc, out, gate = run_flow("services=strategyd", "with_dependents=false", "deadline=30")
+        assert rc == 0, out
+        stop = [s for s in gate["steps"] if s["name"].startswith("stop ")][0]
+        assert stop["units"]["quantlab-strategyd.service"]["stop_result"] == "timeout"
+        assert stop["units"]["quantlab-strategyd.service"]["killed"] is True
+        assert "killed after its stop timeout (ignored SIGTERM): strategyd" in out
+        print(out[out.index("TASK [Every targeted host]"):])
+    finally:
+        host.run("systemctl start quantlab-replayd")
+        healthy_again(host)
+
+
 @pytest.mark.parametrize("extra", ["services=featurex", "deadline=0"])
 def test_a_bad_request_fails_before_anything_is_restarted(host, extra):
     before = show(host, "quantlab-featurexd", "MainPID")
