@@ -100,12 +100,12 @@ def test_a_partial_restart_restarts_the_dependents_and_nothing_else(host):
 def test_a_service_whose_port_is_taken_fails_with_the_holder_named(host):
     server = None
     try:
-        # another process on featurexd's port; started in its own scope so that it outlives this command
-        host.run_expect([0], "systemd-run --unit=qr-port-thief --property=KillMode=control-group /usr/bin/python3 -m http.server "
-                             "--bind 0.0.0.0 3051")
-        server = "qr-port-thief"
         t0 = time.monotonic()
         host.run_expect([0], "systemctl stop quantlab-labeld quantlab-featurexd")
+        # another process on featurexd's port, once featurexd let it go; a transient unit of its own, so that it
+        # outlives this command and is killed by name in the finally
+        server = "qr-port-thief"
+        host.run_expect([0], f"systemd-run --unit={server} /usr/bin/python3 -m http.server --bind 0.0.0.0 3051")
         wait_for(lambda: "python3" in host.check_output("ss -ltnpH 'sport = :3051'"), timeout=20, what="the thief on port 3051")
         rc, out, gate = run_flow("services=featurexd", "deadline=15")
         assert rc != 0, out
@@ -118,8 +118,9 @@ def test_a_service_whose_port_is_taken_fails_with_the_holder_named(host):
         if server:
             host.run(f"systemctl stop {server}")
             host.run(f"systemctl reset-failed {server}")
-        host.run("systemctl reset-failed quantlab-featurexd quantlab-labeld")
-        host.run("systemctl start quantlab-featurexd quantlab-labeld")
+        # back in the dependency order (later tests read it), by the flow itself
+        rc, out, gate = run_flow("services=featurexd")
+        assert rc == 0, out
         healthy_again(host)
 
 
@@ -144,7 +145,9 @@ def test_a_service_that_ignores_sigterm_is_killed_at_its_stop_timeout_and_report
         assert "killed after its stop timeout (ignored SIGTERM): strategyd" in out
         print(out[out.index("TASK [Every targeted host]"):])
     finally:
-        host.run("systemctl start quantlab-replayd")
+        # replayd and everything that depends on it back in the dependency order (later tests read it)
+        rc, out, gate = run_flow("services=replayd")
+        assert rc == 0, out
         healthy_again(host)
 
 
