@@ -48,8 +48,9 @@ def test_the_plan_stops_in_reverse_group_order_and_starts_group_by_group_gated_o
 
 def test_a_partial_plan_touches_only_the_closure():
     steps = qr.plan(SERVICES, "featurexd", ports=PORTS)
-    assert [(s["name"], s["names"]) for s in steps] == [("stop group 3", ["quantlab-labeld"]), ("stop group 2", ["quantlab-featurexd"]),
-                                                       ("group 2", ["quantlab-featurexd"]), ("group 3", ["quantlab-labeld"])]
+    expected = [("stop group 3", ["quantlab-labeld"]), ("stop group 2", ["quantlab-featurexd"]), ("group 2", ["quantlab-featurexd"]),
+                ("group 3", ["quantlab-labeld"])]
+    assert [(s["name"], s["names"]) for s in steps] == expected
     assert [s["names"] for s in qr.plan(SERVICES, "featurexd", with_dependents=False, ports=PORTS)] == [["quantlab-featurexd"]] * 2
 
 
