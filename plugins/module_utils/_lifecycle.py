@@ -20,7 +20,7 @@ from ansible_collections.quantops.runbooks.plugins.module_utils import _trader
 # A restart's gates fail a trader on any of these in its new invocation (runbook section 5's
 # grep -iE "error|exception|traceback", without matching the heartbeat's own "errors=0").
 FAIL_PATTERNS = (r"(?i)\berror\b", r"Traceback", r"(?i)\bexception\b")
-PROOFS = ("none", "journal", "openclaw_sidecar", "openclaw_trader")
+PROOFS = ("none", "journal", "openclaw_sidecar", "openclaw_trader", "http")
 
 
 class LifecycleError(Exception):
@@ -117,3 +117,10 @@ def heartbeat_proof(message: str, expected_sha1: Optional[str], pattern: str = _
 
 def tail(lines: Sequence[str], count: int = 10, width: int = 300) -> List[str]:
     return [" ".join(line.split())[:width] for line in list(lines)[-count:]]
+
+
+def stop_outcome(props: Dict[str, str]) -> Dict[str, Any]:
+    """How a unit's stop ended, from its ``systemctl show`` properties: systemd's ``Result`` and whether it had to be
+    killed. A unit that ignores SIGTERM past its TimeoutStopSec is killed (SendSIGKILL) and left with Result=timeout."""
+    result = props.get("Result", "")
+    return dict(stop_result=result, killed=result == "timeout")

@@ -31,7 +31,12 @@ description:
     order it blocked since then (C(RISK_BLOCK) events in its trading database). It refuses, changing nothing, when
     a restart or stop would drop that mode. After a start it proves the mode holds, as the emergency stop does, with a
     heartbeat of a process started after the sources were set, with sources that give at least that mode.
-  - V(stopped) stops the units that are active and checks that each one is inactive.
+  - V(http) is the unit's health URL of O(health) answering one of its statuses (200 by default), polled from the host
+    while the new invocation runs (module_utils C(_http_health), so a token is read on the host by reference and
+    never returned). A unit that has no entry in O(health) is proven by being active, as with V(none).
+  - V(stopped) stops the units that are active and checks that each one is inactive. A unit that did not end on
+    C(SIGTERM) within its C(TimeoutStopSec) and was killed by systemd has RV(units.stop_result=timeout) and
+    RV(units.killed=true).
   - A unit in the C(failed) state (for example one that crashed in a loop until it hit its start limit) is reset
     with C(systemctl reset-failed) before it is started or restarted; systemd would refuse the start otherwise.
 author:
@@ -87,7 +92,7 @@ options:
       proof:
         description: As O(proof).
         type: str
-        choices: [none, journal, openclaw_sidecar, openclaw_trader]
+        choices: [none, journal, openclaw_sidecar, openclaw_trader, http]
       pattern:
         description: As O(pattern).
         type: raw
@@ -124,6 +129,10 @@ options:
         description: As O(kill_switch_hold).
         type: bool
         default: true
+      health:
+        description: As O(health).
+        type: dict
+        default: {}
       kill_modes:
         description: As O(kill_modes). Merged over what earlier stop steps found.
         type: dict
@@ -138,7 +147,7 @@ options:
         active once C(systemctl) returns.
       - The default is V(journal) when O(pattern) is set, else V(none).
     type: str
-    choices: [none, journal, openclaw_sidecar, openclaw_trader]
+    choices: [none, journal, openclaw_sidecar, openclaw_trader, http]
   pattern:
     description: Python regular expression, or a list of them, of the journal line that proves a unit is up (V(journal)).
     type: raw
@@ -163,6 +172,13 @@ options:
     description: Seconds between two looks at the journal and the units, from 0.05 to 10.
     type: float
     default: 0.2
+  health:
+    description:
+      - With V(http), the health endpoint of each unit, a mapping of unit to an endpoint of
+        M(quantops.runbooks.http_health) (C(url) or C(port), C(host), C(path); C(status), C(timeout) per request,
+        C(token) by reference). Units without an entry are proven by being active.
+    type: dict
+    default: {}
   related:
     description:
       - Other units of the same manager whose state is returned with the result, read in the same C(systemctl show).
@@ -242,6 +258,16 @@ EXAMPLES = r"""
       - {name: monitor, names: [openclaw-ai-quant-monitor], state: restarted, pattern: 'AI Quant Monitor listening on ',
          critical: false}
 
+- name: Start two system services, each up when its health endpoint answers 200
+  quantops.runbooks.unit_gate:
+    names: [quantlab-featurexd, quantlab-strategyd]
+    scope: system
+    state: started
+    proof: http
+    health:
+      quantlab-featurexd: {port: 3051, path: /health}
+      quantlab-strategyd: {port: 3031, path: /health}
+
 - name: Restart a system service and wait for its own ready line
   quantops.runbooks.unit_gate:
     names: [quantlab-replayd]
@@ -303,6 +329,12 @@ units:
     kill_mode_after:
       description: With V(openclaw_trader), the mode the new process holds from its sources.
       type: str
+    stop_result:
+      description: With V(stopped), systemd's C(Result) of the unit after the stop; V(timeout) when it ignored C(SIGTERM) and was killed.
+      type: str
+    killed:
+      description: With V(stopped), whether systemd had to kill the unit after its stop timeout (C(Result=timeout)).
+      type: bool
     sidecar:
       description: With V(openclaw_sidecar), the last C(health) and C(ws_stats) answers and the forming bars seen.
       type: dict
@@ -335,6 +367,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.quantops.runbooks.plugins.module_utils import _http_health as hh
 from ansible_collections.quantops.runbooks.plugins.module_utils import _lifecycle as lc
 from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile as sf
 from ansible_collections.quantops.runbooks.plugins.module_utils import _sidecar as sc
@@ -401,12 +434,34 @@ class Gate:
                 raise GateError("kill_modes[%s] is %r: use off, close_only or halt_all" % (unit, mode))
             self.kill_modes[_units.service_name(unit)] = mode
         self.heartbeat = p["heartbeat_pattern"] or _trader.HEARTBEAT
+        self.secrets = hh.Secrets()
+        self.health = self._health(p.get("health") or {})
         self.units = {}
         self.journal = {}
         self.failed = {}
         self.started = time.monotonic()
         self.acted_at = None
         self.assume_stopped = set()  # check mode: what an earlier step would have stopped
+
+    def _health(self, health):
+        """{unit: http_health Target} of O(health), checked before anything is done."""
+        targets = {}
+        for n, (unit, item) in enumerate(sorted(health.items())):
+            name = _units.service_name(_units.check_unit_name(unit, "health"))
+            if not isinstance(item, dict):
+                raise GateError("health[%s] must be an endpoint (url, or port and path), not %r" % (unit, item))
+            try:
+                t = hh.target(n, dict(item, name=name), 2.0)
+            except (hh.HealthInputError, v.InvalidInput) as e:
+                raise GateError("health[%s]: %s" % (unit, to_native(e))) from None
+            targets[name] = t
+        unknown = sorted(set(targets) - set(self.names))
+        if unknown:
+            raise GateError("health names %s, which %s not among the units acted on (%s)" % (
+                ", ".join(unknown), "is" if len(unknown) == 1 else "are", ", ".join(self.names)))
+        if targets and self.proof != "http":
+            raise GateError("health is given, but proof is %s: use proof=http" % self.proof)
+        return targets
 
     @staticmethod
     def _names(values, option, required=False):
@@ -565,6 +620,8 @@ class Gate:
         now = self.show(self.names)
         for unit in self.names:
             self.units[unit].update(row(now[unit]))
+            if unit in self.todo:
+                self.units[unit].update(lc.stop_outcome(now[unit]))
             if unit not in self.failed and now[unit].get("ActiveState") not in ("inactive", "failed"):
                 self.failed[unit] = "still %s/%s after systemctl stop" % (now[unit].get("ActiveState"), now[unit].get("SubState"))
 
@@ -607,7 +664,9 @@ class Gate:
             return to_native(e)
 
     def _look(self, unit, w, mono0):
-        for entry in w["journal"].read_new():
+        # proof=http with no fail_pattern needs no journal line: no journalctl per unit and poll
+        entries = [] if self.proof == "http" and not self.fail else w["journal"].read_new()
+        for entry in entries:
             text = message_text(entry)
             bad = lc.first_match(self.fail, text)
             if bad:
@@ -616,11 +675,31 @@ class Gate:
                 self.check_line(unit, w, text)
         if w["proven_at"] is None and self.proof == "openclaw_sidecar" and w["ws"]:
             self.check_sidecar(unit, w)
+        if w["proven_at"] is None and self.proof == "http":
+            self.check_http(unit, w)
         if w["proven_at"] is None and self.proof == "none":
             self.proven(unit, w, mono0, "active")
         if w.get("proof") and w["proven_at"] is None:
             self.proven(unit, w, mono0, w["proof"])
         return w.get("error")
+
+    def check_http(self, unit, w):
+        """One GET of the unit's health endpoint (its token read on the host once); 200 (or its statuses) proves it."""
+        t = self.health.get(unit)
+        if t is None:
+            w["proof"] = "active (no health endpoint)"
+            return
+        if "token" not in w:
+            try:
+                w["token"] = hh.read_token(t.token[0], t.token[1], self.secrets) if t.token else None
+            except hh.TokenError as e:
+                w["error"] = to_native(e)
+                return
+        out = hh.check_once(t, w["token"], 65536, {})
+        if out["error"] is None and out["status"] in t.status:
+            w["proof"] = "%s answered %s" % (t.url, out["status"])
+        else:
+            w["last"] = "%s: %s" % (t.url, self.secrets.scrub(out["error"] or "status %s" % out["status"]))
 
     def proven(self, unit, w, mono0, proof):
         w["proven_at"] = time.monotonic()
@@ -774,6 +853,7 @@ STEP_OPTIONS = dict(
     max_mids_age=dict(type="float", default=10.0),
     kill_switch_hold=dict(type="bool", default=True),
     kill_modes=dict(type="dict", default={}),
+    health=dict(type="dict", default={}),
     critical=dict(type="bool", default=True),
 )
 SHARED = ("scope", "user", "poll", "audit_log", "heartbeat_pattern")
@@ -790,6 +870,7 @@ def run_gate(gate):
         gate.tails()
         result = gate.result()
         result["failed"] = bool(result["failed_units"])
+        gate.module.no_log_values.update(gate.secrets.values)  # a token read for proof=http: masked by Ansible too
     except (GateError, lc.LifecycleError, JournalError) as e:
         result = dict(failed=True, msg=to_native(e), refused=isinstance(e, Refused), changed=gate.acted_at is not None,
                       units=gate.units, failed_units=sorted(gate.failed), journal=gate.journal, related={})

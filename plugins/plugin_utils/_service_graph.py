@@ -106,3 +106,30 @@ def groups(services: Any) -> List[List[str]]:
     level = levels(services)
     count = max(level.values() or [0])
     return [[svc["name"] for svc in services if level[svc["name"]] == n] for n in range(1, count + 1)]
+
+
+def closure(services: Any, selected: Any, with_dependents: bool = True) -> List[str]:
+    """The services a restart of ``selected`` touches, in the graph's order: the selected ones and, with
+    ``with_dependents``, every service that depends on one of them through ``after``, directly or not (a service
+    restarted under a running dependent would leave that dependent on a stale connection). ``selected`` is a list
+    of names or a comma-separated string; empty (or ``all``) means every service. An unknown name raises GraphError."""
+    level = levels(services)  # also checks the graph
+    names = [svc["name"] for svc in services]
+    if isinstance(selected, str):
+        selected = [s.strip() for s in selected.split(",") if s.strip()]
+    selected = list(selected or [])
+    if not selected or selected == ["all"]:
+        return names
+    unknown = [s for s in selected if s not in level]
+    if unknown:
+        raise GraphError("unknown service %s; the services are: %s" % (", ".join(repr(u) for u in unknown), ", ".join(names)))
+    chosen = set(selected)
+    if with_dependents:
+        grew = True
+        while grew:
+            grew = False
+            for svc in services:
+                if svc["name"] not in chosen and chosen.intersection(svc.get("after") or []):
+                    chosen.add(svc["name"])
+                    grew = True
+    return [n for n in names if n in chosen]

@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: quantops.runbooks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""QuantLab's ordered restart: which services, the unit_gate steps, the outcome and the probes' findings
+(plugin_utils._service_graph, plugin_utils._quantlab_restart)."""
+
+from ansible_collections.quantops.runbooks.plugins.plugin_utils import _quantlab_restart as qr
+from ansible_collections.quantops.runbooks.plugins.plugin_utils import _service_graph
+
+
+def _graph_errors(name, func, *args, **kwargs):
+    try:
+        return func(*args, **kwargs)
+    except _service_graph.GraphError as e:
+        raise _service_graph.GraphError("%s: %s" % (name, e)) from None
+
+
+def service_closure(services, selected=None, with_dependents=True):
+    """The services a restart of ``selected`` touches (with what depends on them), in the graph's order."""
+    return _graph_errors("service_closure", _service_graph.closure, services, selected, with_dependents)
+
+
+# PLR0913: the plan's options, keyword-only
+def quantlab_restart_plan(services, selected=None, *, with_dependents=True, deadline=60, ports=None, env_dir="/etc/quantlab"):  # noqa: PLR0913
+    """unit_gate steps of the ordered restart: reverse-order stops, then the groups started with proof=http."""
+    return _graph_errors("quantlab_restart_plan", qr.plan, services, selected, with_dependents=with_dependents, deadline=deadline,
+                         ports=ports, env_dir=env_dir)
+
+
+def quantlab_restart_outcome(result, services, check_mode=False, wall_s=None):
+    """The host's outcome of the restart (status, summary, details, killed, critical path, failed service)."""
+    return qr.outcome(result, services, check_mode, None if wall_s is None else round(float(wall_s), 3))
+
+
+# PLR0913: the probes' results, keyword-only
+def quantlab_start_findings(service, services, ports, env_dir, *, journal=(), ss_out="", env_stat=None, deps_health=None,  # noqa: PLR0913
+                            main_pid=None):
+    """Findings and a likely cause from the "Service Won't Start" probes of one service."""
+    return qr.findings(service, services, ports=ports, env_dir=env_dir, journal=journal, ss_out=ss_out, env_stat=env_stat,
+                       deps_health=deps_health, main_pid=main_pid)
+
+
+def quantlab_health_endpoints(names, services, ports, env_dir="/etc/quantlab"):
+    """http_health endpoints (named by service) of the services ``names`` that have a health endpoint."""
+    return _graph_errors("quantlab_health_endpoints", qr.health_endpoints, names, services, ports, env_dir)
+
+
+class FilterModule:
+    def filters(self):
+        return dict(service_closure=service_closure, quantlab_restart_plan=quantlab_restart_plan,
+                    quantlab_restart_outcome=quantlab_restart_outcome, quantlab_start_findings=quantlab_start_findings,
+                    quantlab_health_endpoints=quantlab_health_endpoints)
