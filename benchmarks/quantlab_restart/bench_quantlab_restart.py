@@ -269,16 +269,17 @@ def tables(samples, repeats):
     for key, title in COLUMNS.items():
         recs = [r for t in TEMPS for r in samples.get((t, key), [])]
         seen = sorted(set(v for r in recs for v in r["violations"]))
-        lines.append("| %s | %d | %d | %s | %s |" % (title, len(recs), sum(1 for r in recs if r["violations"]),
-                                                    med([len(r["violations"]) for r in recs]), ", ".join(seen) or "none"))
+        cells = (title, len(recs), sum(1 for r in recs if r["violations"]), med([len(r["violations"]) for r in recs]), ", ".join(seen) or "none")
+        lines.append("| %s | %d | %d | %s | %s |" % cells)
     lines += ["", "### Target: quantlab_restart within 1.2 x its critical path + 3 s", "",
               "| connections | wall | module | stops | critical path | 1.2 x critical + 3 s | gap | killed at stop |",
               "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
     for temp in TEMPS:
         for r in samples.get((temp, "coll"), []):
             limit = 1.2 * r["critical"] + 3
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (temp, fmt(r["elapsed"]), fmt(r["module"]), fmt(r["stop"]), fmt(r["critical"]),
-                                                                   fmt(limit), gap(r["elapsed"], limit), ", ".join(r["killed"]) or "-"))
+            cells = (temp, fmt(r["elapsed"]), fmt(r["module"]), fmt(r["stop"]), fmt(r["critical"]), fmt(limit), gap(r["elapsed"], limit),
+                     ", ".join(r["killed"]) or "-")
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % cells)
     recs = [r for t in TEMPS for r in samples.get((t, "coll"), [])]
     if recs:
         wall, crit = med([r["elapsed"] for r in recs]), med([r["critical"] for r in recs])
