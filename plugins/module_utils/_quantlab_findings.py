@@ -392,7 +392,7 @@ def troubleshoot(facts: Mapping[str, Any], limits: Optional[Mapping[str, float]]
     base = start_findings(name, unit.get("unit") or name, port=svc.get("port"), env_path=svc.get("env_file"), env_stat=env_stat,
                           journal=ts.get("journal") or [], socks=ts.get("listeners") or [], deps_health=deps, main_pid=unit.get("main_pid"))
     state = "unit %s %s/%s, main pid %s, restarts %s, result %s" % (unit.get("unit"), unit.get("active_state"), unit.get("sub_state"),
-                                                                    unit.get("main_pid"), unit.get("n_restarts"), unit.get("result"))
+                                                                    unit.get("main_pid") or "-", unit.get("n_restarts"), unit.get("result"))
     found = [state] + base["findings"]
     own = svc.get("health")
     causes = [] if base["cause"].startswith("no probe explains it") else base["cause"].split("; ")

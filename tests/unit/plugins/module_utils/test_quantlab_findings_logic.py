@@ -200,6 +200,7 @@ def test_troubleshooting_a_service_with_a_thief_on_its_port_and_a_wrong_env_mode
     facts["env_files"][2].update(mode="0644", problem="mode 0644, not 0600")
     out = qf.troubleshoot(_ts(facts, "featurexd", listeners=qf.listeners(SS)))
     assert not out["ok"]
+    assert out["findings"][0] == "unit quantlab-featurexd activating/auto-restart, main pid -, restarts 0, result success"
     assert out["cause"] == ("port 3051 is taken by another process, python3 (pid 4242): stop it or move it, then restart featurexd; "
                             "its env file /etc/quantlab/featurexd.env has mode 0644, open to others: chmod 0600 it (or redeploy the role)")
 
