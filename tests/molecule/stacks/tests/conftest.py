@@ -1,6 +1,10 @@
 """Helpers shared by the stacks scenario's tests."""
 
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # labtools, as the other scenarios do
 
 
 def wait_for(predicate, timeout=30.0, interval=0.5, what="condition"):

@@ -29,6 +29,7 @@ from ansible_collections.quantops.runbooks.plugins.modules import (
     http_health,
     journal_check,
     kill_switch,
+    quantlab_probe,
     sidecar_status,
     sqlite_integrity,
     trader_status,
@@ -39,11 +40,12 @@ from ansible_collections.quantops.runbooks.plugins.modules import (
 MODULES = dict(
     bbo_db_info=bbo_db_info, candle_db_info=candle_db_info, config_known_good=config_known_good, config_rollback=config_rollback,
     funding_db_info=funding_db_info, http_health=http_health, journal_check=journal_check, kill_switch=kill_switch, sqlite_integrity=sqlite_integrity,
+    quantlab_probe=quantlab_probe,
     unit_gate=unit_gate, units_info=units_info, sidecar_status=sidecar_status, trader_status=trader_status,
 )
 NOW = 1795273930000
 # Modules that talk to systemd: their commands are recorded and answered, never run.
-SYSTEMD = ("journal_check", "kill_switch", "unit_gate", "units_info", "sidecar_status", "trader_status")
+SYSTEMD = ("journal_check", "kill_switch", "unit_gate", "units_info", "sidecar_status", "trader_status", "quantlab_probe")
 DROP = object()  # a case's value that removes the base argument
 NOBODY = 65534
 SECONDS = 10.0  # a guard against hangs and endless loops (nan timeouts), not a performance claim: the machine may be busy
@@ -75,7 +77,18 @@ BASE = dict(
     trader_status=dict(units=["openclaw-ai-quant-trader"], scope="system"),
     # loopback only, and never reached: every case is refused before a connection
     http_health=dict(endpoints=[dict(name="replayd", port=3030, token=dict(env_file="{tmp}/etc/replayd.env", var="REPLAYD_TOKEN"))]),
+    quantlab_probe=dict(services=[dict(name="replayd", unit="quantlab-replayd", port=3030, env_file="{tmp}/etc/replayd.env",
+                                       token_var="REPLAYD_TOKEN", health=dict(port=3030, path="/health"))]),
 )
+
+
+def _qp(title, service, words, **args):
+    """A quantlab_probe case: its one service (merged over the base's, None removes a key) or other options."""
+    if service is not None:
+        base = dict(BASE["quantlab_probe"]["services"][0])
+        base.update(service)
+        args["services"] = [dict((k, x) for k, x in base.items() if x is not None)]
+    return Case("quantlab_probe", title, args, words)
 
 
 def _hh(title, endpoint, words, **args):
@@ -353,6 +366,37 @@ CASES = (
         _hh("token.env_file with ..", dict(token=dict(env_file="/etc/../etc/replayd.env", var="REPLAYD_TOKEN")), ["env_file", "'..'"]),
         _hh("token.env_file with a newline", dict(token=dict(env_file="/etc/replayd.env\n", var="REPLAYD_TOKEN")), ["env_file", "newline"]),
         _hh("two endpoints named alike", None, ["two endpoints are named 'a'"], endpoints=[dict(name="a", port=1), dict(name="a", port=2)]),
+    ]
+    + [
+        _qp("services [] (empty)", None, ["services is empty"], services=[]),
+        _qp("a service without a name", dict(name=None), ["name", "missing"]),
+        _qp("a service named '@x'", dict(name="@x"), ["services[0]", "starts with @"]),
+        _qp("unit '--host=x'", dict(unit="--host=x"), ["services[0].unit", "not an option"]),
+        _qp("unit 'a/b'", dict(unit="a/b"), ["services[0].unit", "not a systemd unit name"]),
+        _qp("a service listed twice", None, ["'a' is listed twice"], services=[dict(name="a", unit="a"), dict(name="a", unit="b")]),
+        _qp("after names an unknown service", dict(after=["nosuch"]), ["depends on nosuch", "not in services"]),
+        _qp("env_file relative", dict(env_file="etc/replayd.env"), ["services[0].env_file", "relative"]),
+        _qp("env_file with '..'", dict(env_file="/etc/../etc/replayd.env"), ["services[0].env_file", "'..'"]),
+        _qp("health path with CRLF (header injection)", dict(health=dict(port=3030, path="/health\r\nX: 1")), ["printable characters only"]),
+        _qp("health port 0", dict(health=dict(port=0, path="/health")), ["port", "from 1 to 65535"]),
+        _qp("troubleshoot an unknown service", None, ["troubleshoot='nosuch' is not a service", "replayd"], troubleshoot="nosuch"),
+        _qp("collector.service unknown", None, ["collector.service 'nosuch' is not one of services"],
+            collector=dict(service="nosuch", spool_dir="/opt/quantlab/spool")),
+        _qp("collector without spool_dir", None, ["collector needs spool_dir"], collector=dict(service="replayd")),
+        _qp("collector.spool_dir relative", None, ["collector.spool_dir", "relative"], collector=dict(service="replayd", spool_dir="spool")),
+        _qp("runs.service without a token_var", dict(token_var=None), ["runs.service 'replayd' needs", "token_var"], runs=dict(service="replayd")),
+        _qp("cron without match", None, ["cron needs match"], cron=dict(path="/etc/cron.d/quantlab-ml")),
+        _qp("ml_log with a newline", None, ["ml_log", "control character"], ml_log="/var/log/q.log\n"),
+        _qp("env_files[0].path missing", None, ["env_files[0].path", "empty"], env_files=[dict(owner="deploy")]),
+        _qp("timeout=0", None, ["timeout", "above 0 to 60"], timeout=0),
+        _qp("timeout=nan", None, ["timeout", "above 0 to 60"], timeout="nan"),
+        _qp("journal_lines=0", None, ["journal_lines", "from 1 to 1000"], journal_lines=0),
+        _qp("journal_lines=10**9", None, ["journal_lines", "from 1 to 1000"], journal_lines=10 ** 9),
+        _qp("max_body=0", None, ["max_body", "from 1 to 16777216"], max_body=0),
+        _qp("limits.max_write_age=nan", None, ["limits.max_write_age", "from 1 to"], limits=dict(max_write_age=float("nan"))),
+        _qp("limits.min_free_mb=-1", None, ["limits.min_free_mb", "from 0 to"], limits=dict(min_free_mb=-1)),
+        _qp("limits.bogus", None, ["limits.bogus is not a limit"], limits=dict(bogus=1)),
+        _qp("service_user '' (empty)", None, ["service_user", "empty"], service_user=""),
     ]
 )
 
