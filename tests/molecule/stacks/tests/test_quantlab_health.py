@@ -8,7 +8,7 @@ import os
 import tempfile
 
 import testinfra.utils.ansible_runner
-from conftest import wait_for
+from conftest import tokens, wait_for
 from labtools import playbook
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
@@ -21,14 +21,6 @@ def health(host, *extra):
     """(exit code, output with its whitespace folded: the YAML callback wraps long lines)."""
     rc, out = playbook("quantlab_health", "--limit", host.backend.host, *extra)
     return rc, " ".join(out.split())
-
-
-def tokens(host):
-    """Every token value of the role's env files, read on the host."""
-    out = host.check_output("grep -h '_TOKEN=' /etc/quantlab/*.env")
-    values = set(line.split("=", 1)[1].strip().strip('"') for line in out.splitlines() if "=" in line)
-    assert values and all(len(v) >= 8 for v in values), "no tokens found in /etc/quantlab/*.env"
-    return values
 
 
 def test_a_healthy_host_is_reported_with_the_hosts_own_values_and_a_json_report(host):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import testinfra.utils.ansible_runner
-from conftest import wait_for
+from conftest import tokens, wait_for
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 REPO = Path(__file__).resolve().parents[4]
@@ -38,7 +38,7 @@ def run_flow(*extra):
                ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     argv = ["ansible-playbook", "-v", "-i", INVENTORY, str(PLAYBOOK), "-e", "quantlab_hosts=quantlab[0]"]
     for e in extra:
-        argv += ["-e", e]
+        argv += [e] if e.startswith("-") else ["-e", e]
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False)
     gate = None
     for line in result.stdout.splitlines():
@@ -171,3 +171,13 @@ def test_a_bad_request_fails_before_anything_is_restarted(host, extra):
     assert rc != 0 and gate is None, out
     assert ("unknown service 'featurex'" if "featurex" in extra else "deadline=0.0") in out
     assert show(host, "quantlab-featurexd", "MainPID") == before
+
+
+def test_no_token_reaches_the_output_even_at_vvv(host):
+    """The core observer's health path needs its token: the flow reads it on the host, and -vvv shows every argument
+    and result of every task (the unit_gate steps, the probe module) without it."""
+    rc, out, _gate = run_flow("services=observer", "deadline=60", "-vvv")
+    assert rc == 0, out
+    assert "restarted observer in order" in " ".join(out.split()) and "/observer/health" in out, out[-3000:]
+    for token in tokens(host):
+        assert token not in out
