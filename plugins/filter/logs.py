@@ -50,7 +50,8 @@ def collect_logs_outcome(bundle, check_mode=False, fetched=None, local_dir=None)
     fetched = fetched or {}
     if fetched.get("unreachable") or fetched.get("failed") or fetched.get("skipped"):
         return dict(status="FAILED", summary="fetch of %s: %s" % (bundle.get("archive"), _msg(fetched, "not fetched")))
-    cut = ["%s (%d lines)" % (s.get("unit") or os.path.basename(s.get("path", "")), s["cut"].get("dropped_lines") or 0)
+    cut = ["%s (%s)" % (s.get("unit") or os.path.basename(s.get("path", "")),
+                        "older entries" if s["cut"].get("dropped_lines") is None else "%d lines" % s["cut"]["dropped_lines"])
            for s in sources if s.get("cut")]
     errors = ["%s: %s" % (s.get("unit"), s.get("reason")) for s in journals if s.get("status") == "error"]
     parts = ["%s/logs.tar.gz (%s)" % (local_dir, _kib(bundle.get("archive_bytes") or 0)),

@@ -23,6 +23,8 @@ from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile
 
 MIB = 1024 * 1024
 MAX_SINCE_S = 366 * 86400
+# Lines of a log file's part left unread are counted up to this size (beyond it the manifest says null)
+MAX_COUNTED = 256 * MIB
 # What `since` accepts: a span back from now (systemd's units; `m` is minutes as in systemd.time), a UTC date or time
 # (ISO 8601, a trailing Z allowed), or seconds since the epoch as @EPOCH.
 _SPAN = re.compile(r"^-?\s*(\d{1,9})\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|"
@@ -171,9 +173,9 @@ def open_log_file(path: str) -> Tuple[Optional[int], Optional[str]]:  # noqa: PL
         os.close(dir_fd)
 
 
-def copy_tail(src_fd: int, dst, limit: int) -> Tuple[int, bool]:
+def copy_tail(src_fd: int, dst, limit: int) -> Tuple[int, int]:
     """Copy the newest ``limit`` bytes or fewer of the regular file ``src_fd`` to the file object ``dst``, starting
-    on a whole line: (bytes copied, whether older content was left out)."""
+    on a whole line: (bytes copied, bytes of older content left out)."""
     size = os.fstat(src_fd).st_size
     start = tail_start(src_fd, size, limit)
     os.lseek(src_fd, start, os.SEEK_SET)
@@ -185,7 +187,7 @@ def copy_tail(src_fd: int, dst, limit: int) -> Tuple[int, bool]:
         dst.write(chunk)
         left -= len(chunk)
         copied += len(chunk)
-    return copied, start > 0
+    return copied, start
 
 
 def read_journal_newest(lines_newest_first: Iterable[bytes], limit: int) -> Tuple[List[bytes], bool]:

@@ -310,7 +310,9 @@ def collect(sources, window, max_bytes, work):
                 try:
                     src["mtime"] = _logs.iso(os.fstat(fd).st_mtime)
                     with open(raw, "wb") as out:
-                        src["size"], src["unread"] = _logs.copy_tail(fd, out, limit)
+                        src["size"], unread = _logs.copy_tail(fd, out, limit)
+                    # the older part left unread, counted (it ends on a line's end), unless it is huge
+                    src["unread"] = dict(bytes=unread, lines=_logs.scan(fd, 0, unread)[0] if unread <= _logs.MAX_COUNTED else None)
                 finally:
                     os.close(fd)
         except (OSError, RuntimeError, ValueError) as e:
@@ -318,6 +320,20 @@ def collect(sources, window, max_bytes, work):
             continue
         src["fd"] = os.open(raw, os.O_RDONLY)
         src["status"] = "collected" if src["size"] else "empty"
+
+
+def cut(src, start):
+    """What the budget left out of a source whose newest bytes from ``start`` are kept: a file's older part is
+    counted (lines null beyond 256 MiB); a journal's older entries, once the reading stopped, are not."""
+    dropped = _logs.scan(src["fd"], 0, start)[0] if start else 0
+    out = dict(reason="max_mb: the newest lines kept", dropped_lines=dropped, dropped_bytes=start, older_not_read=False)
+    unread = src["unread"]
+    if isinstance(unread, dict):  # a file
+        out["dropped_bytes"] += unread["bytes"]
+        out["dropped_lines"] = None if unread["lines"] is None else dropped + unread["lines"]
+    elif unread:  # a journal read newest first, stopped at the budget
+        out.update(dropped_lines=None, dropped_bytes=None, older_not_read=True)
+    return out
 
 
 def describe(sources, keep):
@@ -336,10 +352,9 @@ def describe(sources, keep):
         start = _logs.tail_start(src["fd"], src["size"], k)
         lines, first, last = _logs.scan(src["fd"], start, src["size"])
         entry.update(lines=lines, bytes=src["size"] - start, first=first, last=last, cut=None)
-        if start or src["unread"]:
-            dropped = _logs.scan(src["fd"], 0, start)[0] if start else 0
-            entry["cut"] = dict(reason="max_mb: the newest lines kept", dropped_lines=dropped, dropped_bytes=start,
-                                older_not_read=bool(src["unread"]))
+        unread = src["unread"]["bytes"] if isinstance(src["unread"], dict) else src["unread"]
+        if start or unread:
+            entry["cut"] = cut(src, start)
         if src["size"] - start > 0:
             entry["member"] = "%s/%s.log" % (("journal", src["unit"]) if src["kind"] == "journal" else ("files", src["name"]))
             members.append((entry["member"], src["fd"], start, src["size"] - start))
