@@ -15,6 +15,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import tarfile
 import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -203,6 +204,27 @@ def read_journal_newest(lines_newest_first: Iterable[bytes], limit: int) -> Tupl
         kept.append(line)
         used += len(line)
     return kept[::-1], False
+
+
+def read_journal(argv: List[str], limit: int, out) -> Tuple[int, bool]:
+    """Run ``journalctl -r -o json ...`` (``argv``) and write the newest entries that fit ``limit`` bytes to the file
+    object ``out``, oldest first: (bytes written, whether older entries were left unread).
+
+    A pipe read as it comes, and journalctl killed once the budget is full: module.run_command would hold a chatty
+    unit's whole window in memory before the first line could be looked at."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, LC_ALL="C"))
+    try:
+        lines, cut = read_journal_newest(proc.stdout, limit)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        err = proc.stderr.read(4096)
+        rc = proc.wait()
+    if rc != 0 and not cut:
+        raise RuntimeError("journalctl failed (exit %d): %s" % (rc, err.decode("utf-8", "replace").strip()[:300]))
+    out.writelines(lines)
+    return sum(len(x) for x in lines), cut
 
 
 def build_archive(path: str, manifest: Dict[str, Any], members: List[Tuple[str, int, int, int]]) -> int:

@@ -14,6 +14,9 @@ import calendar
 import datetime
 import os
 import re
+import signal
+import subprocess
+import time
 from typing import Dict, Iterable, List, Optional
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _safefile
@@ -25,6 +28,9 @@ DATE = re.compile(r"^\d{8}$")
 NODE = re.compile(r"^node(?:js)?(?:\d+(?:\.\d+)*)?$")
 SECRET_NAME = re.compile(r"(?i)(token|secret|password|passwd|key|credential)")
 MASK = "********"
+# The cron line's environment: its PATH and the user's identity, nothing of ours
+PATH = "/usr/local/bin:/usr/bin:/bin"
+KILL_AFTER = 30.0
 
 
 class MlRunInputError(ValueError):
@@ -171,3 +177,31 @@ def tail_lines(data: bytes, n: int = 40, limit: int = 6000) -> List[str]:
     while lines and sum(len(x) + 1 for x in lines) > limit:
         lines.pop(0)
     return lines
+
+
+def execute(argv: List[str], cwd: str, pw, log_fd: int, timeout: float):
+    """Run ``argv`` from ``cwd`` as the user ``pw`` (when we are root), with the cron line's environment, stdout and
+    stderr going straight to ``log_fd`` as the cron line's ``>> LOG 2>&1`` does (so the log has each line as it comes,
+    even if this process is lost). After ``timeout`` seconds SIGTERM (the real scheduler then destroys its GPU
+    instance and exits 143), SIGKILL KILL_AFTER seconds later. Returns (rc, seconds, timed out, pid).
+
+    module.run_command can do none of this (another user, output to a file descriptor, a deadline), hence Popen."""
+    env = dict(HOME=pw.pw_dir, LOGNAME=pw.pw_name, USER=pw.pw_name, SHELL="/bin/sh", PATH=PATH, LANG="C.UTF-8")
+    kwargs = {}
+    if os.geteuid() == 0 and pw.pw_uid != 0:
+        kwargs = dict(user=pw.pw_uid, group=pw.pw_gid, extra_groups=os.getgrouplist(pw.pw_name, pw.pw_gid))
+    t0 = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd,
+                            close_fds=True, start_new_session=True, **kwargs)
+    timed_out = False
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=KILL_AFTER)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            rc = proc.wait()
+    return rc, round(time.monotonic() - t0, 3), timed_out, proc.pid

@@ -209,7 +209,6 @@ import os
 import pwd
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 
@@ -232,23 +231,6 @@ def _journal_argv(src, since, until):
         return argv + ["-u", src["unit"]]
     uid = "_UID=%d" % src["uid"]
     return argv + ["_SYSTEMD_USER_UNIT=%s" % src["unit"], uid, "+", "USER_UNIT=%s" % src["unit"], uid]
-
-
-def read_journal(src, since, until, limit, out):
-    """The unit's entries newest first into ``out`` (oldest first) until ``limit``; (bytes, older left unread)."""
-    proc = subprocess.Popen(_journal_argv(src, since, until), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=dict(os.environ, LC_ALL="C"))
-    try:
-        lines, cut = _logs.read_journal_newest(proc.stdout, limit)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        err = proc.stderr.read(4096)
-        rc = proc.wait()
-    if rc != 0 and not cut:
-        raise RuntimeError("journalctl failed (exit %d): %s" % (rc, to_native(err).strip()[:300]))
-    out.writelines(lines)
-    return sum(len(x) for x in lines), cut
 
 
 def plan(p):
@@ -300,7 +282,7 @@ def collect(sources, window, max_bytes, work):
         try:
             if src["kind"] == "journal":
                 with open(raw, "wb") as out:
-                    src["size"], src["unread"] = read_journal(src, since, until, limit, out)
+                    src["size"], src["unread"] = _logs.read_journal(_journal_argv(src, since, until), limit, out)
             else:
                 fd, why = _logs.open_log_file(src["path"])
                 if fd is None:
@@ -436,8 +418,8 @@ def main():
             system_units=dict(type="list", elements="str", default=[]),
             user_units=dict(type="list", elements="str", default=[]),
             user=dict(type="str"),
-            files=dict(type="list", elements="dict", default=[], options=dict(name=dict(type="str", required=True),
-                                                                                 path=dict(type="path", required=True))),
+            files=dict(type="list", elements="dict", default=[],
+                       options=dict(name=dict(type="str", required=True), path=dict(type="path", required=True))),
             since=dict(type="str", default="1h"),
             max_mb=dict(type="float", default=20),
             tmp_dir=dict(type="path", default="/var/tmp"),

@@ -139,10 +139,7 @@ active:
 import fcntl
 import os
 import pwd
-import signal
 import stat
-import subprocess
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -150,8 +147,6 @@ from ansible_collections.quantops.runbooks.plugins.module_utils import _ml_run, 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _validate as v
 
 TIMEOUT = v.Range(1, 86400, "seconds")
-KILL_AFTER = 30.0
-PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 class Refused(Exception):
@@ -161,9 +156,9 @@ class Refused(Exception):
 
 
 def node_path(module):
-    node = module.get_bin_path("node", opt_dirs=PATH.split(":"))
+    node = module.get_bin_path("node", opt_dirs=_ml_run.PATH.split(":"))
     if not node:
-        raise _ml_run.MlRunInputError("node is not installed on this host (looked in %s): deploy QuantLab first" % PATH)
+        raise _ml_run.MlRunInputError("node is not installed on this host (looked in %s): deploy QuantLab first" % _ml_run.PATH)
     return node
 
 
@@ -255,28 +250,6 @@ def _open_log(path, flags, pw):
             path, pw.pw_name, e.strerror or e)) from None
 
 
-def execute(argv, cwd, pw, log_fd, timeout):
-    env = dict(HOME=pw.pw_dir, LOGNAME=pw.pw_name, USER=pw.pw_name, SHELL="/bin/sh", PATH=PATH, LANG="C.UTF-8")
-    kwargs = {}
-    if os.geteuid() == 0 and pw.pw_uid != 0:
-        kwargs = dict(user=pw.pw_uid, group=pw.pw_gid, extra_groups=os.getgrouplist(pw.pw_name, pw.pw_gid))
-    t0 = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd,
-                            close_fds=True, start_new_session=True, **kwargs)
-    timed_out = False
-    try:
-        rc = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout=KILL_AFTER)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            rc = proc.wait()
-    return rc, round(time.monotonic() - t0, 3), timed_out, proc.pid
-
-
 def run(module):
     p = module.params
     symbol = _ml_run.check_symbol(p["symbol"])
@@ -308,7 +281,7 @@ def run(module):
         log_fd = open_log_as(p["log"], pw)
         try:
             before = os.fstat(log_fd).st_size
-            rc, duration, timed_out, _pid = execute(argv, cwd, pw, log_fd, timeout)
+            rc, duration, timed_out, _pid = _ml_run.execute(argv, cwd, pw, log_fd, timeout)
             after = os.fstat(log_fd).st_size
             start = max(before, after - 65536)
             data = os.pread(log_fd, after - start, start) if after > start else b""

@@ -50,8 +50,8 @@ def test_unreachable_failed_fetch_failed_and_check_mode():
 def test_ml_run_outcomes():
     cmd = ["/usr/bin/node", "scheduler/run_daily_ml.js", "--dry-run"]
     ok = dict(status="succeeded", cmd=cmd, user="deploy", rc=0, duration_s=0.22, log_bytes=662, log="/var/log/quantlab-ml.log")
-    assert logs.ml_run_outcome(ok) == dict(status="SUCCEEDED", summary="exit 0 after 0.22s: `/usr/bin/node scheduler/run_daily_ml.js "
-                                                                      "--dry-run` as deploy, 662 bytes appended to /var/log/quantlab-ml.log")
+    summary = "exit 0 after 0.22s: `/usr/bin/node scheduler/run_daily_ml.js --dry-run` as deploy, 662 bytes appended to /var/log/quantlab-ml.log"
+    assert logs.ml_run_outcome(ok) == dict(status="SUCCEEDED", summary=summary)
     failed = dict(ok, status="failed", rc=1, output_tail=["a", "[FATAL] No jobs remaining after feature validation."])
     assert logs.ml_run_outcome(failed)["summary"].endswith("last line: [FATAL] No jobs remaining after feature validation.")
     refused = dict(status="refused", failed=True, msg="the scheduler is already running (pid 7 as deploy, 3.0s): wait for it to end")
