@@ -169,6 +169,9 @@ def open_log_file(path: str) -> Tuple[Optional[int], Optional[str]]:  # noqa: PL
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
             return None, "refused: %s is %s, not a regular file" % (path, _safefile.kind(st.st_mode))
+        if st.st_nlink != 1:  # a hard link made to another file (where fs.protected_hardlinks is off)
+            os.close(fd)
+            return None, "refused: %s has %d hard links; a log file has one" % (path, st.st_nlink)
         return fd, None
     finally:
         os.close(dir_fd)

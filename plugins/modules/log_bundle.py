@@ -8,8 +8,8 @@ module: log_bundle
 short_description: One compressed bundle of a host's journals and log files, with a manifest, within a size budget
 version_added: 1.2.0
 description:
-  - Reads the journal of every unit of O(system_units) and of O(user)'s units O(user_units) from O(since) up to the
-    moment the module started (C(journalctl -r -o json), an argv list, newest entries first), and the log files of
+  - Reads the journal of every unit of O(system_units) and of O(user)'s units O(user_units) from O(since) up to a
+    second before the module started (C(journalctl -r -o json), an argv list, newest entries first), and the log files of
     O(files), and packs them as one C(tar.gz) under O(tmp_dir) with a C(manifest.json) first.
   - "Each journal entry becomes one line: its UTC time to the microsecond, the identifier and PID, the message (its own
     newlines written as the two characters C(\\n))."
@@ -17,7 +17,7 @@ description:
     others share the rest equally and keep their B(newest) whole lines. The manifest says for each source what was
     left out (lines and bytes cut, or that older journal entries were not read at all).
   - Log files are opened as root without following any symbolic link a user could have made (every directory walked
-    from C(/), the file itself C(O_NOFOLLOW)) and only when they are regular files. A link, FIFO or device at a log's
+    from C(/), the file itself C(O_NOFOLLOW)) and only when they are regular files with one link. A link, FIFO or device at a log's
     path is not collected; the manifest says why. A log file is taken whole from its newest end, whatever O(since).
   - Only the manifest (names, counts, timestamps, sizes) is returned, never a log's content.
   - The caller fetches RV(archive) and removes RV(tmp) afterwards (the module removes it itself when it fails).
@@ -383,7 +383,8 @@ def run(module):
         max_bytes = int(MAX_MB.check("max_mb", p["max_mb"]) * _logs.MIB)
     except v.InvalidInput as e:
         raise _logs.LogInputError(str(e)) from None
-    until = time.time()
+    # a second back, so that every entry journald stamped inside the window is already in its files when it is read
+    until = time.time() - 1.0
     since = _logs.parse_since(p["since"], until)
     sources = plan(p)
     manifest = dict(since=_logs.iso(since), until=_logs.iso(until), since_epoch=since, until_epoch=until, max_bytes=max_bytes)

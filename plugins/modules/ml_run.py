@@ -136,6 +136,7 @@ active:
   elements: dict
 """
 
+import errno
 import fcntl
 import os
 import pwd
@@ -194,7 +195,7 @@ def take_lock(path, check_mode):
             os.close(dir_fd)
     dir_fd = _safefile.open_dir(parent, create=(0, 0, 0o755))
     try:
-        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644, dir_fd=dir_fd)
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
     finally:
         os.close(dir_fd)
     st = os.fstat(fd)
@@ -244,7 +245,7 @@ def _open_log(path, flags, pw):
     except FileNotFoundError:
         raise _ml_run.MlRunInputError("the ML log %s does not exist: deploy QuantLab (the role creates it, owned by %s)" % (path, pw.pw_name)) from None
     except OSError as e:
-        if e.errno == 40:  # ELOOP
+        if e.errno == errno.ELOOP:
             raise _safefile.UnsafePathError("the ML log %s is a symbolic link: refusing to write through it" % path) from None
         raise _ml_run.MlRunInputError("the ML log %s cannot be opened by %s: %s (the cron line could not write it either)" % (
             path, pw.pw_name, e.strerror or e)) from None

@@ -102,6 +102,9 @@ def test_a_symlink_fifo_or_directory_at_the_path_is_refused_and_a_file_is_opened
     assert fd is None and "directory" in why
     fd, why = _logs.open_log_file(str(tmp_path / "none.log"))
     assert fd is None and why == "missing"
+    os.link(str(tmp_path / "secret"), str(tmp_path / "hard.log"))
+    fd, why = _logs.open_log_file(str(tmp_path / "hard.log"))
+    assert fd is None and "2 hard links" in why
     fd, why = _logs.open_log_file(str(tmp_path / "ok.log"))
     assert why is None and os.read(fd, 10) == b"fine\n"
     os.close(fd)
