@@ -7,14 +7,22 @@ Import it from a benchmark script in a directory below this one:
     import labbench
 """
 
+import datetime
+import json
 import os
+import platform
 import re
+import shlex
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 LAB = REPO / "tests" / "lab" / "lab.sh"
@@ -227,3 +235,124 @@ def gap(value, limit):
 
 def loadavg():
     return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def header(title, script, *, figures, deploy, load):
+    """The lines a results file starts with: what ran, on what machine, how the figures are made, the lab, the load."""
+    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "?")
+    head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True, check=False).stdout.strip()
+    core = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[:1]
+    return ["## %s, %s" % (title, datetime.date.today().isoformat()), "",
+            "- command: `python %s %s`" % (script, " ".join(shlex.quote(a) for a in sys.argv[1:])),
+            "- machine: %s, %d cores, %d MiB; %s; collection at %s" % (
+                platform.node(), os.cpu_count(), int(mem) // 1024, core[0] if core else "ansible ?", head or "?"),
+            "- figures: %s" % figures, "- lab: %s" % deploy,
+            "- load average (1, 5, 15 min) at the start of the measurement: %s, at its end: %s" % load, ""]
+
+
+# PLR0913: the frame's parts, keyword-only
+def framed(*, out, keep, lab_defaults, hosts, lab_inventory, make_bench, report):  # noqa: PLR0913
+    """The frame of a benchmark run; returns its exit code. A lab of `hosts` hosts booted, seeded and deployed
+    (bench.deploy(bundles)) unless lab_inventory names one already deployed (left as it is); make_bench(work,
+    inventory) gives the bench (with .ansible_cp and .raw_cp, its ControlPersist masters); report(bench, deploy)
+    measures and returns the Markdown, printed and written to out. SIGTERM and SIGHUP end the run like Ctrl-C:
+    the lab, the masters and the work directory are removed whatever happens, unless keep."""
+    if not (REPO / ".collections/ansible_collections/quantops/runbooks").exists():
+        sys.exit("%s/.collections has no quantops.runbooks: run `make venv` first" % REPO)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.default_int_handler)
+    work = Path(tempfile.mkdtemp(prefix="quantops-bench-"))
+    lab = bench = None
+    ok = False
+    try:
+        if lab_inventory:
+            inventory = Path(lab_inventory).resolve()
+            deploy = "an already deployed lab, %s" % inventory
+        else:
+            # the lab writes its inventory beside the lab's group_vars
+            (work / "inventory").mkdir()
+            (work / "inventory" / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
+            inventory = work / "inventory" / "hosts.yml"
+            lab = Lab(inventory, lab_defaults)
+            log("work directory %s; lab %s" % (work, lab.describe()))
+            t0 = time.monotonic()
+            lab.up(hosts)
+            t_up = time.monotonic() - t0
+            must([str(REPO / "tests/lab/app-repos.sh"), str(work / "bundles")])
+        bench = make_bench(work, inventory)
+        if lab:
+            t0 = time.monotonic()
+            bench.deploy(work / "bundles")
+            deploy = "%d host(s) up in %.0f s, seeded and deployed in %.0f s (%s)" % (hosts, t_up, time.monotonic() - t0, lab.describe())
+            log(deploy)
+        text = report(bench, deploy)
+        print(text)
+        Path(out).write_text(text)
+        log("written to %s" % out)
+        ok = True
+    except KeyboardInterrupt:
+        log("interrupted")
+    except BenchError as e:
+        log("FAILED: %s" % e)
+    finally:
+        if bench:
+            for masters in (bench.ansible_cp, bench.raw_cp):
+                try:
+                    masters.close()
+                except BenchError as e:
+                    log(str(e))
+        if keep:
+            log("kept %s%s" % ("the lab (%s) and " % lab.describe() if lab else "", work))
+        else:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave the lab half removed
+            if lab:
+                ok = lab.destroy() and ok
+            shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
+class HostBench:
+    """One host of a lab measured from the controller: its ssh as root with ControlPersist masters (raw) and without
+    (maint: the untimed reads, no master left behind), ansible with its own masters and TIMING_CALLBACK, and its
+    seeding and deploy (stacks.yml, limited to `deploy_limit` when set)."""
+
+    deploy_limit = None
+
+    def __init__(self, work, inventory, host, timeout):
+        self.work = work
+        self.host = host
+        self.inventory = Path(inventory)
+        lab = yaml.safe_load(self.inventory.read_text())
+        key = lab["all"]["vars"]["ansible_ssh_private_key_file"]
+        address = lab["all"]["children"]["lab"]["hosts"][host]["ansible_host"]
+        self.ansible_cp = Masters(work / "cp")
+        self.raw_cp = Masters(work / "rcp")
+        self.raw = RawSSH(key, address, self.raw_cp.dir, timeout=timeout)
+        self.maint = RawSSH(key, address, timeout=timeout)
+        self.env, self.timing = timing_env(work, dict(
+            os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_SSH_CONTROL_PATH_DIR=str(self.ansible_cp.dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+
+    def deploy(self, bundles):
+        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/seed.yml", "-e", "lab_bundles=%s" % bundles], env=self.env)
+        limit = ["--limit", self.deploy_limit] if self.deploy_limit else []
+        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/stacks.yml", *limit], env=self.env, timeout=3600)
+
+    def playbook(self, *args):
+        """ansible-playbook ARGS -l HOST; (the timing callback's record, the output); raises when it fails."""
+        if self.timing.exists():
+            self.timing.unlink()
+        argv = ["ansible-playbook", "-i", str(self.inventory), *args, "-l", self.host]
+        rc, output = run(argv, env=self.env)
+        if rc != 0:
+            raise BenchError("%s exited %d:\n%s" % (" ".join(argv), rc, output[-4000:]))
+        return json.loads(self.timing.read_text()), output
+
+    def warm_or_cold(self, temp):
+        """warm: a master of each side alive; cold: none."""
+        if temp == "warm":
+            must(["ansible", "-i", str(self.inventory), self.host, "-m", "raw", "-a", "true"], env=self.env)
+            self.raw("true")
+        else:
+            self.ansible_cp.close()
+            self.raw_cp.close()

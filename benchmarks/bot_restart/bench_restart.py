@@ -28,22 +28,14 @@ at the end, also on Ctrl-C or an error, unless --keep.
 import argparse
 import datetime
 import json
-import os
-import platform
 import re
 import shlex
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from labbench import REPO, BenchError, Lab, Masters, RawSSH, fmt, gap, loadavg, log, med, must, profile_of, ratio, run, timing_env  # noqa: E402
+from labbench import BenchError, HostBench, fmt, framed, gap, header, loadavg, log, med, profile_of, ratio  # noqa: E402
 
 LAB_DEFAULTS = {"LAB_PREFIX": "rlab", "LAB_SUBNET": "10.213.83.0/24", "LAB_STATE": "/var/lib/quantops-rlab"}
 HOST = "h1"
@@ -129,39 +121,14 @@ SIDECAR_ENV = ("tr '\\0' '\\n' < /proc/$(%s show -p MainPID --value %s)/environ 
 WS_LINES = "journalctl --no-pager -q -o json _SYSTEMD_USER_UNIT=%s.service _SYSTEMD_INVOCATION_ID=%%s" % SIDECAR
 
 
-class Bench:
+class Bench(HostBench):
     def __init__(self, work, inventory):
-        self.work = work
-        self.inventory = Path(inventory)
-        lab = yaml.safe_load(self.inventory.read_text())
-        host_vars = lab["all"]["vars"]
-        address = lab["all"]["children"]["lab"]["hosts"][HOST]["ansible_host"]
-        self.ansible_cp = Masters(work / "cp")
-        self.raw_cp = Masters(work / "rcp")
-        key = host_vars["ansible_ssh_private_key_file"]
-        self.raw = RawSSH(key, address, self.raw_cp.dir, timeout=STEADY_TIMEOUT + 30)
-        self.maint = RawSSH(key, address, timeout=STEADY_TIMEOUT + 30)  # steadiness and journal reads: no master left behind
-        self.env, self.timing = timing_env(work, dict(
-            os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_SSH_CONTROL_PATH_DIR=str(self.ansible_cp.dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+        super().__init__(work, inventory, HOST, STEADY_TIMEOUT + 30)
         self.plays = {"play_sd": work / "runbook_systemd_service.yml", "play_cmd": work / "runbook_command.yml"}
         self.plays["play_sd"].write_text(PLAY_SD)
         self.plays["play_cmd"].write_text(PLAY_CMD)
 
-    def deploy(self, bundles):
-        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/seed.yml", "-e", "lab_bundles=%s" % bundles], env=self.env)
-        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/stacks.yml"], env=self.env, timeout=3600)
-
     # --- the columns; each returns the callback's record of the run (None for ssh)
-
-    def playbook(self, *args):
-        if self.timing.exists():
-            self.timing.unlink()
-        argv = ["ansible-playbook", "-i", str(self.inventory), *args, "-l", HOST]
-        rc, output = run(argv, env=self.env)
-        if rc != 0:
-            raise BenchError("%s exited %d:\n%s" % (" ".join(argv), rc, output[-4000:]))
-        return json.loads(self.timing.read_text()), output
 
     def column(self, key):
         if key == "ssh":
@@ -186,12 +153,7 @@ class Bench:
 
     def prepare(self, temp):
         self.maint("sh -c %s" % shlex.quote(STEADY))
-        if temp == "warm":
-            must(["ansible", "-i", str(self.inventory), HOST, "-m", "raw", "-a", "true"], env=self.env)
-            self.raw("true")
-        else:
-            self.ansible_cp.close()
-            self.raw_cp.close()
+        self.warm_or_cold(temp)
 
     def ws_connected_at(self, invocation):
         """Journal times (epoch s) of the first line of the sidecar's invocation (its process runs, the one before it
@@ -420,19 +382,6 @@ def targets(samples, m):
     return lines + [""]
 
 
-def header(args, deploy, load):
-    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "?")
-    head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True, check=False).stdout.strip()
-    core = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[:1]
-    return ["## bot_restart: one host against the runbook's sequence, %s" % datetime.date.today().isoformat(), "",
-            "- command: `python benchmarks/bot_restart/bench_restart.py %s`" % " ".join(shlex.quote(a) for a in sys.argv[1:]),
-            "- machine: %s, %d cores, %d MiB; %s; collection at %s" % (
-                platform.node(), os.cpu_count(), int(mem) // 1024, core[0] if core else "ansible ?", head or "?"),
-            "- figures: medians of %d; warm: ControlPersist masters alive, cold: none (sockets removed before each run)" % args.repeats,
-            "- lab: %s" % deploy,
-            "- load average (1, 5, 15 min) at the start of the measurement: %s, at its end: %s" % load, ""]
-
-
 def samples_dump(samples):
     out = ["<details><summary>every sample (seconds)</summary>", "", "```"]
     for (temp, key), recs in sorted(samples.items()):
@@ -455,66 +404,21 @@ def main():
     parser.add_argument("--lab-inventory", help="measure an already deployed lab (its inventory, group_vars beside it, h1 a "
                         "paper bot) instead of booting one; it is left as it is")
     args = parser.parse_args()
-    out = Path(args.out) if args.out else Path(__file__).parent / ("results-%s.md" % datetime.date.today().isoformat())
-    if not (REPO / ".collections/ansible_collections/quantops/runbooks").exists():
-        sys.exit("%s/.collections has no quantops.runbooks: run `make venv` first" % REPO)
-    # SIGTERM and SIGHUP end the run like Ctrl-C: through the finally below, which removes the lab.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.default_int_handler)
-    work = Path(tempfile.mkdtemp(prefix="quantops-rbench-"))
-    lab = None
-    bench = None
-    ok = False
-    try:
-        if args.lab_inventory:
-            inventory = Path(args.lab_inventory).resolve()
-            deploy = "an already deployed lab, %s" % inventory
-        else:
-            # the lab writes its inventory beside the lab's group_vars: h1 is a paper bot (openclaw_paper)
-            (work / "inventory").mkdir()
-            (work / "inventory" / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
-            inventory = work / "inventory" / "hosts.yml"
-            lab = Lab(inventory, LAB_DEFAULTS)
-            log("work directory %s; lab %s" % (work, lab.describe()))
-            t0 = time.monotonic()
-            lab.up(1)
-            t_up = time.monotonic() - t0
-            must([str(REPO / "tests/lab/app-repos.sh"), str(work / "bundles")])
-        bench = Bench(work, inventory)
-        if lab:
-            t0 = time.monotonic()
-            bench.deploy(work / "bundles")
-            deploy = "1 host up in %.0f s, seeded and deployed in %.0f s (%s)" % (t_up, time.monotonic() - t0, lab.describe())
-            log(deploy)
+
+    def report(bench, deploy):
         load_start = loadavg()
         samples = measure(bench, args.repeats)
         load_end = loadavg()
         found = bench.diagnose(args.diagnose)
-        report = header(args, deploy, (load_start, load_end)) + tables(samples) + diagnose_table(found) + samples_dump(samples)
-        text = "\n".join(report)
-        print(text)
-        out.write_text(text)
-        log("written to %s" % out)
-        ok = True
-    except KeyboardInterrupt:
-        log("interrupted")
-    except BenchError as e:
-        log("FAILED: %s" % e)
-    finally:
-        if bench:
-            for masters in (bench.ansible_cp, bench.raw_cp):
-                try:
-                    masters.close()
-                except BenchError as e:
-                    log(str(e))
-        if args.keep:
-            log("kept %s%s" % ("the lab (%s) and " % lab.describe() if lab else "", work))
-        else:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave the lab half removed
-            if lab:
-                ok = lab.destroy() and ok
-            shutil.rmtree(work, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+        head = header("bot_restart: one host against the runbook's sequence", "benchmarks/bot_restart/bench_restart.py",
+                      figures="medians of %d; warm: ControlPersist masters alive, cold: none (sockets removed before each run)" % args.repeats,
+                      deploy=deploy, load=(load_start, load_end))
+        return "\n".join(head + tables(samples) + diagnose_table(found) + samples_dump(samples))
+
+    out = args.out or Path(__file__).parent / ("results-%s.md" % datetime.date.today().isoformat())
+    # the lab's first host is a paper bot (openclaw_paper)
+    sys.exit(framed(out=out, keep=args.keep, lab_defaults=LAB_DEFAULTS, hosts=1, lab_inventory=args.lab_inventory, make_bench=Bench,
+                    report=report))
 
 
 if __name__ == "__main__":

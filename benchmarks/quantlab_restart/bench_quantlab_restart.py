@@ -30,21 +30,15 @@ Tears the lab down at the end, also on Ctrl-C or an error, unless --keep or --la
 import argparse
 import datetime
 import json
-import os
-import platform
 import shlex
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from labbench import REPO, BenchError, Lab, Masters, RawSSH, fmt, gap, loadavg, log, med, must, profile_of, ratio, run, timing_env  # noqa: E402
+from labbench import REPO, BenchError, HostBench, fmt, framed, gap, header, loadavg, log, med, profile_of, ratio  # noqa: E402
 
 sys.path.insert(0, str(REPO / ".collections"))
 from ansible_collections.quantops.runbooks.plugins.plugin_utils import _service_graph as graph  # noqa: E402
@@ -115,41 +109,19 @@ def runbook_play(services, ports):
     return "---\n- name: The runbook's restart, one service after another\n  hosts: all\n  gather_facts: false\n  tasks:\n%s\n" % "\n".join(tasks)
 
 
-class Bench:
+class Bench(HostBench):
+    deploy_limit = "quantlab"
+
     def __init__(self, work, inventory):
-        self.work = work
-        self.inventory = Path(inventory)
-        lab = yaml.safe_load(self.inventory.read_text())
-        key = lab["all"]["vars"]["ansible_ssh_private_key_file"]
-        address = lab["all"]["children"]["lab"]["hosts"][HOST]["ansible_host"]
+        super().__init__(work, inventory, HOST, STEADY_TIMEOUT + 30)
         self.services, self.ports = load_graph()
         self.units = [s["unit"] for s in self.services]
         self.endpoints = dict((s["name"], (self.ports[s["port"]], s["health"]))
                               for s in self.services if s.get("health") and s.get("port") and not s.get("health_token"))
-        self.ansible_cp = Masters(work / "cp")
-        self.raw_cp = Masters(work / "rcp")
-        self.raw = RawSSH(key, address, self.raw_cp.dir, timeout=STEADY_TIMEOUT + 30)
-        self.maint = RawSSH(key, address, timeout=STEADY_TIMEOUT + 30)
-        self.env, self.timing = timing_env(work, dict(
-            os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_SSH_CONTROL_PATH_DIR=str(self.ansible_cp.dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
         self.play = work / "runbook_one_by_one.yml"
         self.play.write_text(runbook_play(self.services, self.ports))
         self.all_healthy = " && ".join("curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:%d%s" % (port, shlex.quote(path))
                                        for port, path in self.endpoints.values())
-
-    def deploy(self, bundles):
-        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/seed.yml", "-e", "lab_bundles=%s" % bundles], env=self.env)
-        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/stacks.yml", "--limit", "quantlab"], env=self.env, timeout=3600)
-
-    def playbook(self, *args):
-        if self.timing.exists():
-            self.timing.unlink()
-        argv = ["ansible-playbook", "-i", str(self.inventory), *args, "-l", HOST]
-        rc, output = run(argv, env=self.env)
-        if rc != 0:
-            raise BenchError("%s exited %d:\n%s" % (" ".join(argv), rc, output[-4000:]))
-        return json.loads(self.timing.read_text()), output
 
     def column(self, key):
         if key == "all":
@@ -169,12 +141,7 @@ class Bench:
     def prepare(self, temp):
         self.steady()
         time.sleep(1)  # no run starts in the second a service became healthy
-        if temp == "warm":
-            must(["ansible", "-i", str(self.inventory), HOST, "-m", "raw", "-a", "true"], env=self.env)
-            self.raw("true")
-        else:
-            self.ansible_cp.close()
-            self.raw_cp.close()
+        self.warm_or_cold(temp)
 
     def poll_start(self, seconds):
         self.maint("systemctl stop %s 2>/dev/null; systemctl reset-failed %s 2>/dev/null; cat > %s.py <<'EOF'\n%s\nEOF\n"
@@ -305,19 +272,6 @@ def profile_tables(samples):
     return lines + [""]
 
 
-def header(args, deploy, load):
-    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "?")
-    head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True, check=False).stdout.strip()
-    core = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[:1]
-    return ["## quantlab_restart: a full restart against the runbook's one-by-one and an all-at-once restart, %s" % datetime.date.today().isoformat(),
-            "", "- command: `python benchmarks/quantlab_restart/bench_quantlab_restart.py %s`" % " ".join(shlex.quote(a) for a in sys.argv[1:]),
-            "- machine: %s, %d cores, %d MiB; %s; collection at %s" % (
-                platform.node(), os.cpu_count(), int(mem) // 1024, core[0] if core else "ansible ?", head or "?"),
-            "- figures: medians of %d; warm: ControlPersist masters alive, cold: none (sockets removed before each run)" % args.repeats,
-            "- lab: %s" % deploy,
-            "- load average (1, 5, 15 min) at the start of the measurement: %s, at its end: %s" % load, ""]
-
-
 def samples_dump(samples):
     out = ["<details><summary>every sample (seconds)</summary>", "", "```"]
     for (temp, key), recs in sorted(samples.items()):
@@ -335,64 +289,20 @@ def main():
     parser.add_argument("--lab-inventory", help="measure an already deployed lab (its inventory, group_vars beside it, h3 the "
                         "QuantLab host) instead of booting one; it is left as it is")
     args = parser.parse_args()
-    out = Path(args.out) if args.out else Path(__file__).parent / ("results-%s.md" % datetime.date.today().isoformat())
-    if not (REPO / ".collections/ansible_collections/quantops/runbooks").exists():
-        sys.exit("%s/.collections has no quantops.runbooks: run `make venv` first" % REPO)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.default_int_handler)
-    work = Path(tempfile.mkdtemp(prefix="quantops-qbench-"))
-    lab = bench = None
-    ok = False
-    try:
-        if args.lab_inventory:
-            inventory = Path(args.lab_inventory).resolve()
-            deploy = "an already deployed lab, %s" % inventory
-        else:
-            (work / "inventory").mkdir()
-            (work / "inventory" / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
-            inventory = work / "inventory" / "hosts.yml"
-            lab = Lab(inventory, LAB_DEFAULTS)
-            log("work directory %s; lab %s" % (work, lab.describe()))
-            t0 = time.monotonic()
-            lab.up(3)  # the lab's third host is the QuantLab one
-            t_up = time.monotonic() - t0
-            must([str(REPO / "tests/lab/app-repos.sh"), str(work / "bundles")])
-        bench = Bench(work, inventory)
-        if lab:
-            t0 = time.monotonic()
-            bench.deploy(work / "bundles")
-            deploy = "3 hosts up in %.0f s, seeded and QuantLab deployed in %.0f s (%s)" % (t_up, time.monotonic() - t0, lab.describe())
-            log(deploy)
+
+    def report(bench, deploy):
         load_start = loadavg()
         samples = measure(bench, args.repeats)
-        text = "\n".join(header(args, deploy, (load_start, loadavg())) + tables(samples, args.repeats) + profile_tables(samples) + samples_dump(samples))
-        print(text)
-        out.write_text(text)
-        log("written to %s" % out)
-        ok = True
-    except KeyboardInterrupt:
-        log("interrupted")
-    except BenchError as e:
-        log("FAILED: %s" % e)
-    finally:
-        if bench:
-            for masters in (bench.ansible_cp, bench.raw_cp):
-                try:
-                    masters.close()
-                except BenchError as e:
-                    log(str(e))
-            try:
-                bench.maint("systemctl stop %s 2>/dev/null; rm -f %s.py %s.jsonl; true" % (POLL_UNIT, POLL_PATH, POLL_PATH))
-            except BenchError as e:
-                log(str(e))
-        if args.keep:
-            log("kept %s%s" % ("the lab (%s) and " % lab.describe() if lab else "", work))
-        else:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            if lab:
-                ok = lab.destroy() and ok
-            shutil.rmtree(work, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+        head = header("quantlab_restart: a full restart against the runbook's one-by-one and an all-at-once restart",
+                      "benchmarks/quantlab_restart/bench_quantlab_restart.py",
+                      figures="medians of %d; warm: ControlPersist masters alive, cold: none (sockets removed before each run)" % args.repeats,
+                      deploy=deploy, load=(load_start, loadavg()))
+        return "\n".join(head + tables(samples, args.repeats) + profile_tables(samples) + samples_dump(samples))
+
+    out = args.out or Path(__file__).parent / ("results-%s.md" % datetime.date.today().isoformat())
+    # the lab's third host is the QuantLab one
+    sys.exit(framed(out=out, keep=args.keep, lab_defaults=LAB_DEFAULTS, hosts=3, lab_inventory=args.lab_inventory, make_bench=Bench,
+                    report=report))
 
 
 if __name__ == "__main__":
