@@ -26,7 +26,7 @@ description:
   - O(state=rolled_back) switches O(app_dir) back to an installed release (O(release), or the one switched to before
     the current one), without fetch or C(npm ci).
   - Run it as the owner of the directories (C(become_user), the deploy user). Every directory it works in, and the
-    parent of each, must belong to that user or to root: the module refuses to work on a tree another user controls.
+    parent of each, must belong to that user or to root; the module refuses to work on a tree another user controls.
   - The result lists the paths that changed between the two releases (RV(changed_paths)), for the caller to decide
     which services to restart.
 author:

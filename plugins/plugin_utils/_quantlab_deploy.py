@@ -111,6 +111,12 @@ def _service_lines(names: Sequence[str], gate: Any, health: Any, services: Seque
     return out
 
 
+def _service_detail(svc: Mapping[str, Any]) -> str:
+    ready = "-" if svc["ready_s"] is None else "%.1fs" % svc["ready_s"]
+    latency = "" if svc["latency_ms"] is None else ", answered in %sms" % svc["latency_ms"]
+    return "%s: %s, ready %s%s" % (svc["name"], svc["health"], ready, latency)
+
+
 def _short(sha: Any) -> str:
     return str(sha)[:12] if sha else "-"
 
@@ -205,8 +211,7 @@ def outcome(release: Any, services: Sequence[Mapping[str, Any]], *, touched: Opt
             version, _short(release.get("release")), wall))
     lines = _service_lines(base["restart"], regate if revert is not None else gate, health, services)
     base["service_health"] = lines
-    base["details"] += ["%s: %s, ready %s%s" % (s["name"], s["health"], "-" if s["ready_s"] is None else "%.1fs" % s["ready_s"],
-                                                 "" if s["latency_ms"] is None else ", answered in %sms" % s["latency_ms"]) for s in lines]
+    base["details"] += [_service_detail(line) for line in lines]
     unhealthy = [s["name"] for s in lines if s["healthy"] is False]
     if revert is None:
         return _forward_outcome(base, release, gate=gate, services=services, unhealthy=unhealthy, version=version, wall=wall)
