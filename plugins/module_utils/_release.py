@@ -382,7 +382,32 @@ def link_shared(release_dir: str, layout: Layout, shared: Sequence[Tuple[str, bo
         os.symlink(there, tmp)
         os.rename(tmp, here)
         linked.append(rel)
+    _exclude(release_dir, shared)
     return linked
+
+
+def _exclude(release_dir: str, shared: Sequence[Tuple[str, bool]]) -> None:
+    """List the shared links in the release's .git/info/exclude, so git status there does not show them as new files
+    (a tracked shared path still shows as changed: the release's copy was replaced by the link)."""
+    info = os.path.join(release_dir, ".git", "info")
+    if not os.path.isdir(os.path.join(release_dir, ".git")) or os.path.islink(os.path.join(release_dir, ".git")):
+        return
+    mkdirs(info)
+    path = os.path.join(info, "exclude")
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
+            have = f.read()
+    except FileNotFoundError:
+        have = ""
+    want = ["/%s" % rel for rel, _is_dir in shared if "/%s" % rel not in have.splitlines()]
+    if not want:
+        return
+    text = have + ("" if not have or have.endswith("\n") else "\n") + "# shared runtime state (quantops.runbooks.app_release)\n"
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "".join(line + "\n" for line in want))
+    os.rename(tmp, path)
 
 
 def switch(layout: Layout, sha: str) -> None:
@@ -532,7 +557,7 @@ def _build(run: Callable, layout: Layout, sha: str, *, cur: Optional[str], share
 def new_result() -> Dict[str, Any]:
     return dict(changed=False, migrated=False, previous=None, release=None, path=None, changed_paths=None, npm_ci=[], npm_ran=[],
                 npm_plan=None, node_modules_carried=[], no_lockfile_changed=[], reused=False, pruned=[], moved_to_shared=[],
-                shared_created=[], step="validate")
+                shared_created=[], switched=False, step="validate")
 
 
 # PLR0913: the deploy's options, keyword-only
@@ -583,7 +608,7 @@ def deploy(run: Callable, layout: Layout, *, url: str, ref: str, shared: Any, ke
                 _build(run, layout, sha, cur=cur, shared=shared, res=res, url=url, npm=npm, npm_timeout=npm_timeout)
             res["step"] = "switch"
             switch(layout, sha)
-            res["changed"] = True
+            res.update(changed=True, switched=True)
         res["step"] = "prune"
         res["pruned"] = prune(layout, int(keep), [sha] + ([cur] if cur else []), False)
         res["changed"] = res["changed"] or bool(res["pruned"])
@@ -604,7 +629,7 @@ def _deploy_check(run: Callable, layout: Layout, *, url: str, ref: str, cur: Opt
         res.update(migrated=True, changed=True)
     res.update(previous=None if sha == cur else cur, release=sha, path=layout.release(sha))
     if sha != cur:
-        res["changed"] = True
+        res.update(changed=True, switched=True)
         if os.path.isdir(layout.cache) and resolve(run, layout.cache, sha) == sha:
             res["changed_paths"] = changed_paths(run, layout.cache, cur, sha) if cur else None
             res["npm_plan"] = npm_plan(tree_paths(run, layout.cache, sha), res["changed_paths"])
@@ -638,7 +663,7 @@ def rollback(run: Callable, layout: Layout, *, release: Optional[str] = None, ch
         return res
     if os.path.isdir(layout.cache):
         res["changed_paths"] = changed_paths(run, layout.cache, cur, target)
-    res["changed"] = True
+    res.update(changed=True, switched=True)
     if not check_mode:
         res["step"] = "switch"
         with Lock(layout):

@@ -159,6 +159,10 @@ no_lockfile_changed:
   returned: always
   type: list
   elements: str
+switched:
+  description: O(app_dir) was (or in check mode would be) switched to another release (a first release included).
+  returned: always
+  type: bool
 reused:
   description: The release was still installed, and was switched to without a build.
   returned: always

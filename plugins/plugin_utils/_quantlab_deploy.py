@@ -206,7 +206,7 @@ def outcome(release: Any, services: Sequence[Mapping[str, Any]], *, touched: Opt
             version, release.get("step"), _one_line(release.get("msg"), 500)))
     if check_mode:
         return _check_outcome(base, release, touched, version)
-    if not release.get("previous") and not base["restart"] and not _gate_failed(gate, services):
+    if not release.get("switched") and not late and not base["restart"] and not _gate_failed(gate, services):
         return dict(base, status="UNCHANGED", summary="%s is already the current release %s: nothing restarted%s" % (
             version, _short(release.get("release")), wall))
     lines = _service_lines(base["restart"], regate if revert is not None else gate, health, services)

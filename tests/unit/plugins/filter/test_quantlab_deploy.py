@@ -73,7 +73,7 @@ def gate(ok=True, unit="quantlab-labeld.service"):
     return dict(steps=steps, elapsed=1.0, failed=False, changed=True)
 
 
-RELEASE = dict(step="done", changed=True, release="b" * 40, previous="a" * 40, changed_paths=["services/labeld/server.js"],
+RELEASE = dict(step="done", changed=True, switched=True, release="b" * 40, previous="a" * 40, changed_paths=["services/labeld/server.js"],
                npm_ci=[], npm_plan=dict(npm_ci=[], carry=[], no_lockfile_changed=[]), reused=False, pruned=[])
 HEALTHY = dict(endpoints=[dict(name="labeld", healthy=True, status=200, latency_s=0.003)])
 SICK = dict(endpoints=[dict(name="labeld", healthy=False, status=None, error="connection refused", latency_s=0.001)])
@@ -121,7 +121,7 @@ def test_a_switch_that_failed_half_way_is_reverted():
 
 
 def test_the_current_ref_again_is_unchanged():
-    same = dict(RELEASE, changed=False, previous=None, changed_paths=None, npm_plan=None)
+    same = dict(RELEASE, changed=False, switched=False, previous=None, changed_paths=None, npm_plan=None)
     out = outcome(same, touched=dict(services=[], restart=[]))
     assert out["status"] == "UNCHANGED" and "nothing restarted" in out["summary"]
 
@@ -146,3 +146,10 @@ def test_junit_has_a_case_per_host_and_service_and_a_skip_for_a_host_not_reached
     failure = suite.findall("testcase")[2].find("failure")
     assert failure.get("type") == "REVERTED" and "reverted" in failure.get("message")
     assert qd.OK == ("DEPLOYED", "UNCHANGED", "WOULD_DEPLOY")
+
+
+def test_a_first_release_restarts_everything_and_cannot_be_reverted():
+    first = dict(RELEASE, previous=None, changed_paths=None)
+    out = outcome(first, gate=gate(), health=HEALTHY)
+    assert out["status"] == "DEPLOYED" and out["restart"] == ALL
+    assert not outcome(first, gate=gate(ok=False))["revert_needed"]

@@ -41,7 +41,7 @@ def app(tmp_path):
     base = commit(src, {"services/labeld/server.js": "v1\n", "services/replayd/server.js": "r1\n",
                         "services/replayd/package.json": "{}\n", "services/replayd/package-lock.json": "{\"v\":1}\n",
                         "core/lib/service.js": "lib1\n", "core/research/jobs.jsonl": "{\"job\":0}\n",
-                        "services/strategyd/runs/.gitkeep": ""}, "base")
+                        "services/strategyd/runs/.gitkeep": "", ".gitignore": "node_modules/\n"}, "base")
     npm_log = str(tmp_path / "npm.log")
     fake = str(tmp_path / "npm")
     with open(fake, "w") as f:
@@ -67,7 +67,7 @@ def npm_calls(app):
 def test_first_deploy_links_shared_and_runs_npm_ci_in_every_lockfile_dir(app):
     res = deploy(app, "main")
     lay = app["layout"]
-    assert res["changed"] and res["release"] == app["base"] and res["previous"] is None and res["changed_paths"] is None
+    assert res["changed"] and res["switched"] and res["release"] == app["base"] and res["previous"] is None and res["changed_paths"] is None
     assert os.readlink(lay.app_dir) == lay.release(app["base"])
     assert res["npm_ci"] == ["services/replayd"] and npm_calls(app) == [os.path.join(lay.release(app["base"]), "services/replayd")]
     for rel in SHARED:
@@ -76,13 +76,16 @@ def test_first_deploy_links_shared_and_runs_npm_ci_in_every_lockfile_dir(app):
     with open(os.path.join(lay.shared_dir, "core/research/jobs.jsonl")) as f:
         assert f.read() == "{\"job\":0}\n"  # a tracked shared file is seeded from the release
     assert stat.S_IMODE(os.stat(os.path.join(lay.shared_dir, "core/.env")).st_mode) == 0o600
+    # git status in the release shows no shared link as a new file (the tracked ledger shows as changed: it is a link now)
+    assert sh("git", "status", "--porcelain", cwd=lay.app_dir).splitlines() == ["T core/research/jobs.jsonl", " D services/strategyd/runs/.gitkeep"]
 
 
 def test_redeploy_of_the_current_ref_changes_nothing(app):
     deploy(app, "main")
     before = os.lstat(app["layout"].app_dir)
     res = deploy(app, "main")
-    assert not res["changed"] and res["previous"] is None and npm_calls(app) == [os.path.join(app["layout"].release(app["base"]), "services/replayd")]
+    assert not res["changed"] and not res["switched"] and res["previous"] is None
+    assert npm_calls(app) == [os.path.join(app["layout"].release(app["base"]), "services/replayd")]
     assert os.lstat(app["layout"].app_dir).st_ino == before.st_ino
 
 
@@ -170,7 +173,7 @@ def test_migration_of_a_plain_checkout_keeps_its_state_and_inodes(app):
     write(lay.app_dir, "core/observer-api/server.log", "line 1\n")
     log_inode = os.stat(os.path.join(lay.app_dir, "core/observer-api/server.log")).st_ino
     res = deploy(app, "main")
-    assert res["migrated"] and res["release"] == app["base"] and npm_calls(app) == []  # the checkout is the release: no build
+    assert res["migrated"] and not res["switched"] and res["release"] == app["base"] and npm_calls(app) == []  # the checkout is the release: no build
     assert os.readlink(lay.app_dir) == lay.release(app["base"])
     assert os.stat(os.path.join(lay.shared_dir, "core/observer-api/server.log")).st_ino == log_inode
     with open(os.path.join(lay.app_dir, "core/.env")) as f:
