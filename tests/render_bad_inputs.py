@@ -21,8 +21,17 @@ import bad_inputs  # noqa: E402  pylint: disable=wrong-import-position
 TEMP_NAME = re.compile(r"(/\.[^/'\s]*?\.|/\.ansible_tmp)[a-z0-9_]{8}")
 
 
+# Ansible lists the valid booleans from a set: their order changes from run to run (hash seed). Sorted here.
+BOOLEANS = re.compile(r"(Valid booleans include: )(.*)$")
+
+
+def _sorted_booleans(match):
+    return match.group(1) + ", ".join(sorted(match.group(2).split(", ")))
+
+
 def cell(text, limit=400):
     text = TEMP_NAME.sub(r"\1XXXXXXXX", " ".join(str(text).split()))
+    text = BOOLEANS.sub(_sorted_booleans, text)
     if len(text) > limit:
         text = text[:limit] + " ..."
     return text.replace("|", "\\|")

@@ -1,5 +1,6 @@
-"""Run every check of the collection in order, stop at the first failure, and end with one line
-``N passed, N failed`` that sums the tests of all steps.
+"""Run every check of the collection, stop at the first failure, and end with one line ``N passed, N failed`` that
+sums the tests of all steps. The checks run one after another beside the lab scenarios (TEST_SERIAL=1: every step
+in turn); a failure in either stops the other.
 
 A step that writes JUnit XML (pytest, testinfra under molecule) counts the test cases in it; ansible-test
 sanity counts the sanity tests it ran; any other step (a linter, a build) counts as one test. Whatever
@@ -14,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ STEPS = [
     ("docs-lint", "docs-lint"),
     ("molecule", "molecule"),
 ]
+# The steps that use the lab; the others are checks run beside them (unless TEST_SERIAL=1).
+LAB_STEPS = ("molecule",)
 
 SANITY_RUN = re.compile(r"""^Running sanity test ["']([^"']+)["']""")
 SANITY_FAIL = re.compile(r"^ERROR: The (\d+ )?sanity test(s)? failed:|^ERROR: Found \d+ (\S+) issue")
@@ -111,28 +115,136 @@ def step_counts(name: str, rc: int, output: list[str], junit_dir: Path) -> Count
     return counts
 
 
+OUT = threading.Lock()  # one writer at a time: the lab's streamed lines and the checks' finished blocks
+
+
+class Runner:
+    """The running steps' processes (each in its own process group), so that a failure elsewhere stops them."""
+
+    def __init__(self) -> None:
+        self.procs: set[subprocess.Popen] = set()
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self, argv: list[str], env: dict[str, str], stream: bool = True) -> tuple[int, list[str]]:
+        """Run argv; its output streamed line by line (stream) or kept and returned only."""
+        lines: list[str] = []
+        with subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                              start_new_session=True) as proc:
+            with self.lock:
+                self.procs.add(proc)
+            if self.stopping.is_set():
+                self._signal(proc)
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if stream:
+                    with OUT:
+                        sys.stdout.write(line)
+                        sys.stdout.flush()
+                lines.append(line.rstrip("\n"))
+            rc = proc.wait()
+            with self.lock:
+                self.procs.discard(proc)
+            return rc, lines
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        """Stop every running step (SIGTERM to its process group): the first failure ends the run."""
+        self.stopping.set()
+        with self.lock:
+            for proc in list(self.procs):
+                self._signal(proc)
+
+
 def run(argv: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
     """Run argv, streaming its output and keeping a copy of it."""
-    lines: list[str] = []
-    with subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            sys.stdout.flush()
-            lines.append(line.rstrip("\n"))
-        return proc.wait(), lines
+    return Runner().run(argv, env)
 
 
 def lab_cleanup(env: dict[str, str]) -> None:
     subprocess.run([str(LAB), "destroy"], cwd=REPO, env=env, check=False)
 
 
+class Suite:
+    """The steps of one `make test`: their results, and the first failure that stops the others."""
+
+    def __init__(self, env: dict[str, str], junit_root: Path, steps: list[tuple[str, str]] | None = None) -> None:
+        self.env = env
+        self.junit_root = junit_root
+        self.steps = STEPS if steps is None else steps
+        self.runner = Runner()
+        self.results: dict[str, tuple[Counts, float]] = {}
+        self.failed: list[str] = []
+
+    def run_step(self, name: str, target: str, stream: bool) -> None:
+        junit_dir = self.junit_root / name
+        junit_dir.mkdir(parents=True)
+        header = f"\n===== step {name}: make {target} ====="
+        if stream:
+            with OUT:
+                print(header, flush=True)
+        t0 = time.monotonic()
+        rc, output = self.runner.run(self.command(target), dict(self.env, JUNIT_DIR=str(junit_dir)), stream=stream)
+        if not stream:  # a check run beside the lab: its output in one block once it is done
+            with OUT:
+                print("\n".join([header, *output]), flush=True)
+        self.results[name] = (step_counts(name, rc, output, junit_dir), time.monotonic() - t0)
+        if rc and not self.runner.stopping.is_set():
+            self.failed.append(name)
+            with OUT:
+                print(f"===== step {name} FAILED (exit {rc}); stopping =====", flush=True)
+            self.runner.stop()
+
+    @staticmethod
+    def command(target: str) -> list[str]:
+        return ["make", "--no-print-directory", target]
+
+    def run_all(self, steps: list[tuple[str, str]], stream: bool) -> None:
+        for name, target in steps:
+            if self.runner.stopping.is_set():
+                return
+            self.run_step(name, target, stream)
+
+    def run(self, serial: bool) -> None:
+        """The checks (linters, sanity, unit tests, build) one after another beside the lab scenarios, which mostly
+        wait on their hosts, so the suite takes the lab's time rather than the sum; or every step in turn (serial)."""
+        if serial:
+            self.run_all(self.steps, stream=True)
+            return
+        checks = [s for s in self.steps if s[0] not in LAB_STEPS]
+        lab = [s for s in self.steps if s[0] in LAB_STEPS]
+        beside = threading.Thread(target=self.run_all, args=(checks, False), name="checks", daemon=True)
+        beside.start()
+        self.run_all(lab, stream=True)
+        while beside.is_alive():
+            beside.join(0.5)
+
+    def summary(self, total: Counts, started: float) -> None:
+        print("\n===== summary =====")
+        for name in [n for n, _t in self.steps] + ["leftovers"]:
+            if name not in self.results:
+                print(f"{name:<13} not run (an earlier failure stopped the suite)")
+                continue
+            counts, seconds = self.results[name]
+            print(f"{name:<13} {counts.passed:>4} passed {counts.failed:>3} failed {counts.skipped:>3} skipped {seconds:7.1f} s")
+            for line in scenario_times(self.junit_root / name):
+                print(line)
+        print(f"wall time {time.monotonic() - started:.0f} s")
+        print(f"{total.passed} passed, {total.failed} failed")
+
+
 def main() -> int:
     junit_root = REPO / "build" / "junit"
     shutil.rmtree(junit_root, ignore_errors=True)
     env = dict(os.environ)
+    suite = Suite(env, junit_root)
     total = Counts()
-    results: list[tuple[str, Counts, float]] = []
     interrupted = False
 
     def on_signal(signum, frame):  # pylint: disable=unused-argument
@@ -141,42 +253,27 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
     try:
-        for name, target in STEPS:
-            junit_dir = junit_root / name
-            junit_dir.mkdir(parents=True)
-            env["JUNIT_DIR"] = str(junit_dir)
-            print(f"\n===== step {name}: make {target} =====", flush=True)
-            t0 = time.monotonic()
-            rc, output = run(["make", "--no-print-directory", target], env)
-            counts = step_counts(name, rc, output, junit_dir)
-            total.add(counts)
-            results.append((name, counts, time.monotonic() - t0))
-            if rc:
-                print(f"===== step {name} FAILED (exit {rc}); stopping =====", flush=True)
-                break
+        suite.run(serial=os.environ.get("TEST_SERIAL") == "1")
     except KeyboardInterrupt:
         interrupted = True
+        suite.runner.stop()
         print("\n===== interrupted; tearing the lab down =====", flush=True)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if interrupted or total.failed:
+        for counts, _seconds in suite.results.values():
+            total.add(counts)
+        if interrupted or total.failed or suite.failed:
             lab_cleanup(env)
         print("\n===== step leftovers: nothing of the lab may remain =====", flush=True)
         rc = run([str(LAB), "leftovers"], env)[0]
         leftovers = Counts(passed=0 if rc else 1, failed=1 if rc else 0)
         total.add(leftovers)
-        results.append(("leftovers", leftovers, 0.0))
-        if interrupted:
+        suite.results["leftovers"] = (leftovers, 0.0)
+        if interrupted or (suite.failed and total.failed == 0):
             total.failed += 1
 
-    print("\n===== summary =====")
-    for name, counts, seconds in results:
-        print(f"{name:<13} {counts.passed:>4} passed {counts.failed:>3} failed {counts.skipped:>3} skipped {seconds:7.1f} s")
-        for line in scenario_times(junit_root / name):
-            print(line)
-    print(f"wall time {time.monotonic() - started:.0f} s")
-    print(f"{total.passed} passed, {total.failed} failed")
+    suite.summary(total, started)
     return 1 if total.failed else 0
 
 

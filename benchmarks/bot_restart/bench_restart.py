@@ -28,23 +28,15 @@ at the end, also on Ctrl-C or an error, unless --keep.
 import argparse
 import datetime
 import json
-import os
-import platform
 import re
 import shlex
-import shutil
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from labbench import BenchError, HostBench, fmt, framed, gap, header, loadavg, log, med, profile_of, ratio  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-LAB = REPO / "tests" / "lab" / "lab.sh"
 LAB_DEFAULTS = {"LAB_PREFIX": "rlab", "LAB_SUBNET": "10.213.83.0/24", "LAB_STATE": "/var/lib/quantops-rlab"}
 HOST = "h1"
 USER = "trader"
@@ -80,63 +72,6 @@ def _runbook_play(task):
 PLAY_SD = _runbook_play("      ansible.builtin.systemd_service:\n        name: %%s\n        state: restarted\n        scope: user\n"
                         "      become: true\n      become_user: %s" % USER)
 PLAY_CMD = _runbook_play("      ansible.builtin.command: %s restart %%s\n      changed_when: true" % SYSTEMCTL)
-
-# A callback that writes, per run, when each task started and when each host's result came back (controller clock),
-# and the unit_gate results, to $RBENCH_TIMING.
-TIMING_CALLBACK = '''
-import json
-import os
-import time
-
-from ansible.plugins.callback import CallbackBase
-
-
-class CallbackModule(CallbackBase):
-    CALLBACK_VERSION = 2.0
-    CALLBACK_TYPE = "aggregate"
-    CALLBACK_NAME = "rbench_timing"
-    CALLBACK_NEEDS_ENABLED = True
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.data = dict(playbook_start=None, tasks=[])
-
-    def v2_playbook_on_start(self, playbook):
-        self.data["playbook_start"] = time.time()
-
-    def v2_playbook_on_task_start(self, task, is_conditional):
-        self.data["tasks"].append(dict(name=task.get_name(), action=task.action, start=time.time(), end=None, status=None,
-                                       result=None))
-
-    def _done(self, result, status):
-        now = time.time()
-        task = self.data["tasks"][-1] if self.data["tasks"] else None
-        if task is None:
-            return
-        task["end"], task["status"] = now, status
-        if task["action"].endswith("unit_gate"):
-            r = result._result
-            task["result"] = dict(elapsed=r.get("elapsed"), acted_at=r.get("acted_at"), units=r.get("units"), msg=r.get("msg"),
-                                  steps=[dict(name=x.get("name"), elapsed=x.get("elapsed"), acted_at=x.get("acted_at"), units=x.get("units"))
-                                         for x in r.get("steps") or []])
-
-    def v2_runner_on_ok(self, result):
-        self._done(result, "ok")
-
-    def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._done(result, "failed")
-
-    def v2_runner_on_skipped(self, result):
-        self._done(result, "skipped")
-
-    def v2_runner_on_unreachable(self, result):
-        self._done(result, "unreachable")
-
-    def v2_playbook_on_stats(self, stats):
-        self.data["stats_at"] = time.time()
-        with open(os.environ["RBENCH_TIMING"], "w") as f:
-            json.dump(self.data, f)
-'''
 
 # Untimed, between runs: the bot is steady again (units active, the sidecar's current invocation connected, the
 # trader's current invocation beating), so that every run starts from the same state.
@@ -186,140 +121,14 @@ SIDECAR_ENV = ("tr '\\0' '\\n' < /proc/$(%s show -p MainPID --value %s)/environ 
 WS_LINES = "journalctl --no-pager -q -o json _SYSTEMD_USER_UNIT=%s.service _SYSTEMD_INVOCATION_ID=%%s" % SIDECAR
 
 
-def log(msg):
-    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
-
-
-class BenchError(RuntimeError):
-    pass
-
-
-def run(argv, *, env=None, timeout=900):
-    """Run argv from the repository root; (exit code, stdout + stderr)."""
-    out = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    return out.returncode, out.stdout + out.stderr
-
-
-def must(argv, *, env=None, timeout=900):
-    rc, output = run(argv, env=env, timeout=timeout)
-    if rc != 0:
-        raise BenchError("%s exited %d:\n%s" % (" ".join(argv), rc, output[-4000:]))
-    return output
-
-
-class Lab:
-    """tests/lab/lab.sh with the benchmark's own prefix, subnet, state and inventory."""
-
-    def __init__(self, inventory):
-        self.env = dict(os.environ, LAB_INVENTORY=str(inventory))
-        for name, value in LAB_DEFAULTS.items():
-            self.env.setdefault(name, value)
-        self.inventory = inventory
-
-    def describe(self):
-        return " ".join("%s=%s" % (k, self.env[k]) for k in LAB_DEFAULTS)
-
-    def up(self, n):
-        must([str(LAB), "up", str(n)], env=self.env, timeout=600)
-
-    def destroy(self):
-        subprocess.run([str(LAB), "destroy"], cwd=REPO, env=self.env, check=False)
-        out = subprocess.run([str(LAB), "leftovers"], cwd=REPO, env=self.env, capture_output=True, text=True, check=False)
-        log(out.stdout.strip() or out.stderr.strip())
-        return out.returncode == 0
-
-
-class Masters:
-    """The ControlPersist masters of one side: all live in one directory of sockets."""
-
-    def __init__(self, directory):
-        self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def sockets(self):
-        return sorted(p for p in self.dir.iterdir() if p.is_socket())
-
-    def processes(self):
-        """PIDs of the ssh masters serving sockets here (their process title is `ssh: SOCKET [mux]`)."""
-        out = subprocess.run(["pgrep", "-f", "^ssh: %s/" % re.escape(str(self.dir))], capture_output=True, text=True, check=False)
-        return [int(p) for p in out.stdout.split()]
-
-    def close(self):
-        for sock in self.sockets():
-            subprocess.run(["ssh", "-o", "ControlPath=%s" % sock, "-O", "exit", "closing"], capture_output=True, check=False)
-        for pid in self.processes():  # a master whose socket is gone, or that ignored exit: ours, by its pid
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 5
-        while self.processes() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        for p in self.dir.iterdir():
-            p.unlink()
-        left = self.processes()
-        if left or any(self.dir.iterdir()):
-            raise BenchError("ControlPersist masters of %s still alive: pids %s, files %s" % (self.dir, left, list(self.dir.iterdir())))
-
-
-class RawSSH:
-    """ssh to the lab host as root. control_dir None: no connection sharing."""
-
-    def __init__(self, key, address, control_dir=None):
-        self.address = address
-        self.opts = ["-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                     "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"]
-        if control_dir:
-            self.opts += ["-o", "ControlMaster=auto", "-o", "ControlPersist=300s", "-o", "ControlPath=%s/%%C" % control_dir]
-        else:
-            self.opts += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
-
-    def __call__(self, command):
-        """stdout of `command` run by the host's shell; raises when it fails."""
-        argv = ["ssh", *self.opts, "root@" + self.address, command]
-        r = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=STEADY_TIMEOUT + 30)
-        if r.returncode:
-            raise BenchError("ssh %s %r: exit %d %s" % (self.address, command[:80], r.returncode, (r.stderr or r.stdout).strip()[-2000:]))
-        return r.stdout
-
-
-class Bench:
+class Bench(HostBench):
     def __init__(self, work, inventory):
-        self.work = work
-        self.inventory = Path(inventory)
-        lab = yaml.safe_load(self.inventory.read_text())
-        host_vars = lab["all"]["vars"]
-        address = lab["all"]["children"]["lab"]["hosts"][HOST]["ansible_host"]
-        self.ansible_cp = Masters(work / "cp")
-        self.raw_cp = Masters(work / "rcp")
-        key = host_vars["ansible_ssh_private_key_file"]
-        self.raw = RawSSH(key, address, self.raw_cp.dir)
-        self.maint = RawSSH(key, address)  # steadiness and journal reads: no master left behind
-        callbacks = work / "callbacks"
-        callbacks.mkdir(exist_ok=True)
-        (callbacks / "rbench_timing.py").write_text(TIMING_CALLBACK)
-        self.timing = work / "timing.json"
-        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-                        ANSIBLE_SSH_CONTROL_PATH_DIR=str(self.ansible_cp.dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                        ANSIBLE_CALLBACK_PLUGINS=str(callbacks), ANSIBLE_CALLBACKS_ENABLED="rbench_timing", RBENCH_TIMING=str(self.timing))
+        super().__init__(work, inventory, HOST, STEADY_TIMEOUT + 30)
         self.plays = {"play_sd": work / "runbook_systemd_service.yml", "play_cmd": work / "runbook_command.yml"}
         self.plays["play_sd"].write_text(PLAY_SD)
         self.plays["play_cmd"].write_text(PLAY_CMD)
 
-    def deploy(self, bundles):
-        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/seed.yml", "-e", "lab_bundles=%s" % bundles], env=self.env)
-        must(["ansible-playbook", "-i", str(self.inventory), "tests/lab/stacks.yml"], env=self.env, timeout=3600)
-
     # --- the columns; each returns the callback's record of the run (None for ssh)
-
-    def playbook(self, *args):
-        if self.timing.exists():
-            self.timing.unlink()
-        argv = ["ansible-playbook", "-i", str(self.inventory), *args, "-l", HOST]
-        rc, output = run(argv, env=self.env)
-        if rc != 0:
-            raise BenchError("%s exited %d:\n%s" % (" ".join(argv), rc, output[-4000:]))
-        return json.loads(self.timing.read_text()), output
 
     def column(self, key):
         if key == "ssh":
@@ -344,12 +153,7 @@ class Bench:
 
     def prepare(self, temp):
         self.maint("sh -c %s" % shlex.quote(STEADY))
-        if temp == "warm":
-            must(["ansible", "-i", str(self.inventory), HOST, "-m", "raw", "-a", "true"], env=self.env)
-            self.raw("true")
-        else:
-            self.ansible_cp.close()
-            self.raw_cp.close()
+        self.warm_or_cold(temp)
 
     def ws_connected_at(self, invocation):
         """Journal times (epoch s) of the first line of the sidecar's invocation (its process runs, the one before it
@@ -431,25 +235,6 @@ class Bench:
         return record
 
 
-def profile_of(timing, t0, t1):
-    """Split one playbook run into: start-up (t0 to the first task), each task (its start to its result), the gaps
-    between tasks, and the end (the last result to the process's exit). Times on the controller's clock."""
-    tasks = timing["tasks"]
-    out = {"start-up": tasks[0]["start"] - t0 if tasks else t1 - t0, "tasks": []}
-    gaps = 0.0
-    for i, t in enumerate(tasks):
-        end = t["end"] or (tasks[i + 1]["start"] if i + 1 < len(tasks) else t1)
-        if i + 1 < len(tasks):
-            gaps += tasks[i + 1]["start"] - end
-        r = t["result"] or {}
-        out["tasks"].append(dict(name=t["name"], action=t["action"], status=t["status"], wall=end - t["start"], elapsed=r.get("elapsed"),
-                                 steps=dict((x["name"], x.get("elapsed")) for x in r.get("steps") or [])))
-    out["gaps"] = gaps
-    last = (tasks[-1]["end"] or tasks[-1]["start"]) if tasks else t0
-    out["end"] = t1 - last
-    return out
-
-
 def measure(bench, repeats):
     """{(temp, key): [record]}."""
     samples = {}
@@ -470,26 +255,6 @@ def measure(bench, repeats):
                 log("round %d %s %-9s %6.2f s%s" % (r + 1, temp, key, rec["elapsed"], "  (sidecar gate %.3f s after ws connected)"
                                                     % gate["latency_s"] if gate else ""))
     return samples
-
-
-def med(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def fmt(x, unit=" s", digits=2):
-    return "-" if x is None else "%.*f%s" % (digits, x, unit)
-
-
-def ratio(a, b):
-    return "-" if a is None or not b else "%.2fx" % (a / b)
-
-
-def gap(value, limit):
-    if value is None:
-        return "-"
-    d = value - limit
-    return "met, %.2f s under" % -d if d <= 0 else "**missed** by %.2f s" % d
 
 
 def tables(samples):
@@ -617,23 +382,6 @@ def targets(samples, m):
     return lines + [""]
 
 
-def loadavg():
-    return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def header(args, deploy, load):
-    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "?")
-    head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True, check=False).stdout.strip()
-    core = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[:1]
-    return ["## bot_restart: one host against the runbook's sequence, %s" % datetime.date.today().isoformat(), "",
-            "- command: `python benchmarks/bot_restart/bench_restart.py %s`" % " ".join(shlex.quote(a) for a in sys.argv[1:]),
-            "- machine: %s, %d cores, %d MiB; %s; collection at %s" % (
-                platform.node(), os.cpu_count(), int(mem) // 1024, core[0] if core else "ansible ?", head or "?"),
-            "- figures: medians of %d; warm: ControlPersist masters alive, cold: none (sockets removed before each run)" % args.repeats,
-            "- lab: %s" % deploy,
-            "- load average (1, 5, 15 min) at the start of the measurement: %s, at its end: %s" % load, ""]
-
-
 def samples_dump(samples):
     out = ["<details><summary>every sample (seconds)</summary>", "", "```"]
     for (temp, key), recs in sorted(samples.items()):
@@ -656,66 +404,21 @@ def main():
     parser.add_argument("--lab-inventory", help="measure an already deployed lab (its inventory, group_vars beside it, h1 a "
                         "paper bot) instead of booting one; it is left as it is")
     args = parser.parse_args()
-    out = Path(args.out) if args.out else Path(__file__).parent / ("results-%s.md" % datetime.date.today().isoformat())
-    if not (REPO / ".collections/ansible_collections/quantops/runbooks").exists():
-        sys.exit("%s/.collections has no quantops.runbooks: run `make venv` first" % REPO)
-    # SIGTERM and SIGHUP end the run like Ctrl-C: through the finally below, which removes the lab.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.default_int_handler)
-    work = Path(tempfile.mkdtemp(prefix="quantops-rbench-"))
-    lab = None
-    bench = None
-    ok = False
-    try:
-        if args.lab_inventory:
-            inventory = Path(args.lab_inventory).resolve()
-            deploy = "an already deployed lab, %s" % inventory
-        else:
-            # the lab writes its inventory beside the lab's group_vars: h1 is a paper bot (openclaw_paper)
-            (work / "inventory").mkdir()
-            (work / "inventory" / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
-            inventory = work / "inventory" / "hosts.yml"
-            lab = Lab(inventory)
-            log("work directory %s; lab %s" % (work, lab.describe()))
-            t0 = time.monotonic()
-            lab.up(1)
-            t_up = time.monotonic() - t0
-            must([str(REPO / "tests/lab/app-repos.sh"), str(work / "bundles")])
-        bench = Bench(work, inventory)
-        if lab:
-            t0 = time.monotonic()
-            bench.deploy(work / "bundles")
-            deploy = "1 host up in %.0f s, seeded and deployed in %.0f s (%s)" % (t_up, time.monotonic() - t0, lab.describe())
-            log(deploy)
+
+    def report(bench, deploy):
         load_start = loadavg()
         samples = measure(bench, args.repeats)
         load_end = loadavg()
         found = bench.diagnose(args.diagnose)
-        report = header(args, deploy, (load_start, load_end)) + tables(samples) + diagnose_table(found) + samples_dump(samples)
-        text = "\n".join(report)
-        print(text)
-        out.write_text(text)
-        log("written to %s" % out)
-        ok = True
-    except KeyboardInterrupt:
-        log("interrupted")
-    except BenchError as e:
-        log("FAILED: %s" % e)
-    finally:
-        if bench:
-            for masters in (bench.ansible_cp, bench.raw_cp):
-                try:
-                    masters.close()
-                except BenchError as e:
-                    log(str(e))
-        if args.keep:
-            log("kept %s%s" % ("the lab (%s) and " % lab.describe() if lab else "", work))
-        else:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave the lab half removed
-            if lab:
-                ok = lab.destroy() and ok
-            shutil.rmtree(work, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+        head = header("bot_restart: one host against the runbook's sequence", "benchmarks/bot_restart/bench_restart.py",
+                      figures="medians of %d; warm: ControlPersist masters alive, cold: none (sockets removed before each run)" % args.repeats,
+                      deploy=deploy, load=(load_start, load_end))
+        return "\n".join(head + tables(samples) + diagnose_table(found) + samples_dump(samples))
+
+    out = args.out or Path(__file__).parent / ("results-%s.md" % datetime.date.today().isoformat())
+    # the lab's first host is a paper bot (openclaw_paper)
+    sys.exit(framed(out=out, keep=args.keep, lab_defaults=LAB_DEFAULTS, hosts=1, lab_inventory=args.lab_inventory, make_bench=Bench,
+                    report=report))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -41,8 +40,9 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-LAB = REPO / "tests" / "lab" / "lab.sh"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from labbench import REPO, BenchError, Lab, Masters, fmt, header, loadavg, log, med, must, run  # noqa: E402
+
 LAB_DEFAULTS = {"LAB_PREFIX": "blab", "LAB_SUBNET": "10.213.79.0/24", "LAB_STATE": "/var/lib/quantops-blab"}
 KILL = "/tmp/ai-quant-kill"
 UNIT = "openclaw-ai-quant-live.service"
@@ -129,82 +129,6 @@ ONE_TASK_PLAY = """---
       ansible.builtin.debug:
         msg: ok
 """
-
-
-def log(msg):
-    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
-
-
-class BenchError(RuntimeError):
-    pass
-
-
-def run(argv, *, env=None, timeout=900):
-    """Run argv from the repository root; (exit code, stdout + stderr)."""
-    out = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    return out.returncode, out.stdout + out.stderr
-
-
-def must(argv, *, env=None, timeout=900):
-    rc, output = run(argv, env=env, timeout=timeout)
-    if rc != 0:
-        raise BenchError("%s exited %d:\n%s" % (" ".join(argv), rc, output[-4000:]))
-    return output
-
-
-class Lab:
-    """tests/lab/lab.sh with the benchmark's own prefix, subnet, state and inventory."""
-
-    def __init__(self, inventory):
-        self.env = dict(os.environ, LAB_INVENTORY=str(inventory))
-        for name, value in LAB_DEFAULTS.items():
-            self.env.setdefault(name, value)
-        self.inventory = inventory
-
-    def describe(self):
-        return " ".join("%s=%s" % (k, self.env[k]) for k in LAB_DEFAULTS)
-
-    def up(self, n):
-        must([str(LAB), "up", str(n)], env=self.env, timeout=600)
-
-    def destroy(self):
-        subprocess.run([str(LAB), "destroy"], cwd=REPO, env=self.env, check=False)
-        out = subprocess.run([str(LAB), "leftovers"], cwd=REPO, env=self.env, capture_output=True, text=True, check=False)
-        log(out.stdout.strip() or out.stderr.strip())
-        return out.returncode == 0
-
-
-class Masters:
-    """The ControlPersist masters of one side: all live in one directory of sockets."""
-
-    def __init__(self, directory):
-        self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def sockets(self):
-        return sorted(p for p in self.dir.iterdir() if p.is_socket())
-
-    def processes(self):
-        """PIDs of the ssh masters serving sockets here (their process title is `ssh: SOCKET [mux]`)."""
-        out = subprocess.run(["pgrep", "-f", "^ssh: %s/" % re.escape(str(self.dir))], capture_output=True, text=True, check=False)
-        return [int(p) for p in out.stdout.split()]
-
-    def close(self):
-        for sock in self.sockets():
-            subprocess.run(["ssh", "-o", "ControlPath=%s" % sock, "-O", "exit", "closing"], capture_output=True, check=False)
-        for pid in self.processes():  # a master whose socket is gone, or that ignored exit: ours, by its pid
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 5
-        while self.processes() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        for p in self.dir.iterdir():
-            p.unlink()
-        left = self.processes()
-        if left or any(self.dir.iterdir()):
-            raise BenchError("ControlPersist masters of %s still alive: pids %s, files %s" % (self.dir, left, list(self.dir.iterdir())))
 
 
 class RawSSH:
@@ -426,14 +350,6 @@ def extras_table(samples, errors, n):
     return lines + [""]
 
 
-def med(values):
-    return statistics.median(values) if values else None
-
-
-def fmt(x, unit=" s"):
-    return "-" if x is None else "%.2f%s" % (x, unit)
-
-
 def ratio(a, b):
     return "-" if a is None or not b else "%.1fx" % (a / b)
 
@@ -518,22 +434,10 @@ def targets(samples, sizes):
     return lines + [""]
 
 
-def loadavg():
-    return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def header(args, deploy, load):
-    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "?")
-    head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True, check=False).stdout.strip()
-    core = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[:1]
-    return ["## kill_switch: time-to-safe, %s" % datetime.date.today().isoformat(), "",
-            "- command: `python benchmarks/kill_switch/bench.py %s`" % " ".join(shlex.quote(a) for a in sys.argv[1:]),
-            "- machine: %s, %d cores, %d MiB; %s; collection at %s" % (
-                platform.node(), os.cpu_count(), int(mem) // 1024, core[0] if core else "ansible ?", head or "?"),
-            "- figures: medians of %d; (a) engage only, (b) engage + verified; warm: ControlPersist masters alive, "
-            "cold: none" % args.repeats,
-            "- lab: %s" % deploy,
-            "- load average (1, 5, 15 min) at the start of the measurement: %s, at its end: %s" % load, ""]
+def header_lines(args, deploy, load):
+    return header("kill_switch: time-to-safe", "benchmarks/kill_switch/bench.py",
+                  figures="medians of %d; (a) engage only, (b) engage + verified; warm: ControlPersist masters alive, cold: none" % args.repeats,
+                  deploy=deploy, load=load)
 
 
 def main():
@@ -553,7 +457,7 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)
     work = Path(tempfile.mkdtemp(prefix="quantops-bench-"))
-    lab = Lab(work / "lab-hosts.yml")
+    lab = Lab(work / "lab-hosts.yml", LAB_DEFAULTS)
     bench = None
     ok = False
     try:
@@ -572,7 +476,7 @@ def main():
         log(deploy)
         load_start = loadavg()
         samples, proofs = measure(bench, sizes, args.repeats)
-        report = header(args, deploy, (load_start, loadavg())) + tables(samples, proofs, sizes) + targets(samples, sizes)
+        report = header_lines(args, deploy, (load_start, loadavg())) + tables(samples, proofs, sizes) + targets(samples, sizes)
         if args.extras:
             extra, errors = measure_extras(bench, max(sizes), args.repeats)
             report += extras_table(extra, errors, max(sizes))

@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""QuantLab's ordered restart: which services, the unit_gate steps, the outcome and the probes' findings
-(plugin_utils._service_graph, plugin_utils._quantlab_restart); its deploy: the services a change touches, the outcome
-and the JUnit XML (plugin_utils._quantlab_deploy)."""
+"""QuantLab's flows: which services, the unit_gate steps and outcome of the ordered restart, the graph as the module
+quantlab_probe takes it, the outcomes of quantlab_health and quantlab_troubleshoot (plugin_utils._service_graph,
+plugin_utils._quantlab_restart, module_utils._quantlab_findings), and the deploy's services a change touches, outcome
+and JUnit XML (plugin_utils._quantlab_deploy)."""
 
+from ansible_collections.quantops.runbooks.plugins.module_utils import _quantlab_findings as qf
 from ansible_collections.quantops.runbooks.plugins.plugin_utils import _quantlab_deploy as qd
 from ansible_collections.quantops.runbooks.plugins.plugin_utils import _quantlab_restart as qr
 from ansible_collections.quantops.runbooks.plugins.plugin_utils import _service_graph
@@ -34,12 +36,19 @@ def quantlab_restart_outcome(result, services, check_mode=False, wall_s=None):
     return qr.outcome(result, services, check_mode, None if wall_s is None else round(float(wall_s), 3))
 
 
-# PLR0913: the probes' results, keyword-only
-def quantlab_start_findings(service, services, ports, env_dir, *, journal=(), ss_out="", env_stat=None, deps_health=None,  # noqa: PLR0913
-                            main_pid=None):
-    """Findings and a likely cause from the "Service Won't Start" probes of one service."""
-    return qr.findings(service, services, ports=ports, env_dir=env_dir, journal=journal, ss_out=ss_out, env_stat=env_stat,
-                       deps_health=deps_health, main_pid=main_pid)
+def quantlab_probe_services(services, ports, env_dir="/etc/quantlab"):
+    """The ``services`` option of quantops.runbooks.quantlab_probe from the graph (quantlab_services)."""
+    return _graph_errors("quantlab_probe_services", qr.probe_services, services, ports, env_dir)
+
+
+def quantlab_health_outcome(result):
+    """One host's quantlab_health outcome (status, summary, causes, warnings, table, report) of its quantlab_probe result."""
+    return qf.health_outcome(result)
+
+
+def quantlab_troubleshoot_outcome(result):
+    """One host's quantlab_troubleshoot outcome (status, summary, lines) of its quantlab_probe result with troubleshoot."""
+    return qf.troubleshoot_outcome(result)
 
 
 def quantlab_health_endpoints(names, services, ports, env_dir="/etc/quantlab"):
@@ -68,6 +77,7 @@ def quantlab_deploy_junit(hosts, outcomes, name="quantlab_deploy"):
 class FilterModule:
     def filters(self):
         return dict(service_closure=service_closure, quantlab_restart_plan=quantlab_restart_plan,
-                    quantlab_restart_outcome=quantlab_restart_outcome, quantlab_start_findings=quantlab_start_findings,
+                    quantlab_restart_outcome=quantlab_restart_outcome, quantlab_probe_services=quantlab_probe_services,
+                    quantlab_health_outcome=quantlab_health_outcome, quantlab_troubleshoot_outcome=quantlab_troubleshoot_outcome,
                     quantlab_health_endpoints=quantlab_health_endpoints, quantlab_deploy_services=quantlab_deploy_services,
                     quantlab_deploy_outcome=quantlab_deploy_outcome, quantlab_deploy_junit=quantlab_deploy_junit)

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""QuantLab's ordered restart, in plain Python: the unit_gate steps of a restart, its outcome, and the findings of the
-runbook's "Service Won't Start" probes when a service misses its deadline.
+"""QuantLab's ordered restart, in plain Python: the unit_gate steps of a restart and its outcome, and the graph as the
+module quantlab_probe takes it (the probes of a service that misses its deadline, and quantlab_health).
 
 The plan stops the services to restart in reverse group order (dependents first, so none runs on a dependency that is
 going away) and starts them group by group, each group a unit_gate step with proof=http: a service is up when its
@@ -13,14 +13,13 @@ No Ansible here: the filter plugins of plugins/filter/quantlab.py and the unit t
 
 import os
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.quantops.runbooks.plugins.plugin_utils import _service_graph as g
 
 STOP = "stop group %d"
 START = "group %d"
 START_STEP = re.compile(r"^group (\d+)$")
-USERS = re.compile(r'\("([^"]*)",pid=(\d+)')
 
 
 def _by_name(services: Sequence[Mapping[str, Any]]) -> Dict[str, Mapping[str, Any]]:
@@ -145,80 +144,21 @@ def outcome(result: Mapping[str, Any], services: Sequence[Mapping[str, Any]], ch
     return dict(base, status="RESTARTED", summary="restarted %s in order; %s%s" % (", ".join(touched), timing, kill_text))
 
 
-def listeners(ss_out: str) -> List[Dict[str, Any]]:
-    """The listening TCP sockets of ``ss -ltnp`` output: address, port and the processes holding each (name, pid)."""
+def probe_services(services: Sequence[Mapping[str, Any]], ports: Mapping[str, Any], env_dir: str) -> List[Dict[str, Any]]:
+    """The ``services`` option of the module quantlab_probe from the graph: per service its name, unit, critical, after,
+    port (the number), env file (its path), token variable (its name) and health endpoint (health_endpoint)."""
+    g.levels(services)  # checks the graph
     out = []
-    for line in (ss_out or "").splitlines():
-        fields = line.split()
-        if len(fields) < 4 or fields[0] != "LISTEN":
-            continue
-        local = fields[3]
-        host, _sep, port = local.rpartition(":")
-        if not port.isdigit():
-            continue
-        holders = [dict(name=name, pid=int(pid)) for name, pid in USERS.findall(line)]
-        out.append(dict(address=host, port=int(port), holders=holders))
+    for svc in services:
+        if svc.get("port") and svc["port"] not in ports:
+            raise g.GraphError("service %r names port %r, which is not a key of the ports" % (svc["name"], svc["port"]))
+        row = dict(name=svc["name"], unit=svc["unit"], critical=bool(svc.get("critical", True)), after=list(svc.get("after") or []),
+                   health=health_endpoint(svc, services, ports, env_dir, timeout=3.0))
+        if svc.get("port"):
+            row["port"] = int(ports[svc["port"]])
+        if svc.get("env_file"):
+            row["env_file"] = os.path.join(env_dir, svc["env_file"])
+        if svc.get("token_env"):
+            row["token_var"] = svc["token_env"]
+        out.append(row)
     return out
-
-
-def _port_findings(service: str, port: Optional[int], ss_out: str, main_pid: Optional[int]) -> Tuple[List[str], List[str]]:
-    if port is None:
-        return [], []
-    holders = [h for s in listeners(ss_out) if s["port"] == port for h in s["holders"]]
-    others = [h for h in holders if h["pid"] != main_pid]
-    if others:
-        who = ", ".join("%s (pid %d)" % (h["name"], h["pid"]) for h in others)
-        return ["port %d is held by %s" % (port, who)], ["port %d is taken by another process, %s: stop it or move it, then restart %s"
-                                                         % (port, who, service)]
-    if holders:
-        return ["port %d is held by %s itself (pid %s)" % (port, service, main_pid)], []
-    return ["nothing listens on port %d" % port], []
-
-
-def _env_findings(path: str, st: Mapping[str, Any]) -> Tuple[List[str], List[str]]:
-    if not st.get("exists"):
-        return ["env file %s is missing" % path], ["its env file %s is missing: redeploy the role (quantops.runbooks.quantlab)" % path]
-    mode = st.get("mode")
-    found = ["env file %s present, mode %s, owner %s" % (path, mode, st.get("pw_name", st.get("uid")))]
-    if mode not in ("0600", "0400"):
-        found.append("env file %s has mode %s: a file with a token must be 0600" % (path, mode))
-    return found, []
-
-
-def _dep_findings(deps_health: Optional[Mapping[str, Any]]) -> Tuple[List[str], List[str]]:
-    found, causes = [], []
-    for row in (deps_health or {}).get("endpoints") or []:
-        if row.get("healthy"):
-            found.append("dependency %s healthy" % row.get("name"))
-        else:
-            found.append("dependency %s unhealthy: %s" % (row.get("name"), row.get("error")))
-            causes.append("its dependency %s does not answer: restart it first" % row.get("name"))
-    return found, causes
-
-
-# PLR0913: the probes' results, keyword-only
-def findings(service: str, services: Sequence[Mapping[str, Any]], *, ports: Mapping[str, Any], env_dir: str,  # noqa: PLR0913
-             journal: Sequence[str] = (), ss_out: str = "", env_stat: Optional[Mapping[str, Any]] = None,
-             deps_health: Optional[Mapping[str, Any]] = None, main_pid: Optional[int] = None) -> Dict[str, Any]:
-    """The runbook's "Service Won't Start" probes read as findings and a likely cause: the last journal lines, who holds
-    the service's port, its env file (present, mode: never its content) and its dependencies' health."""
-    svc = _by_name(services).get(service)
-    if svc is None:
-        return dict(findings=["%s is not a service of the graph" % service], cause="unknown service %s" % service, journal_tail=[])
-    port = int(ports[svc["port"]]) if svc.get("port") and svc["port"] in ports else None
-    found, causes = _port_findings(service, port, ss_out, main_pid)
-    if svc.get("env_file"):
-        more, why = _env_findings(os.path.join(env_dir, svc["env_file"]), env_stat or {})
-        found, causes = found + more, causes + why
-    more, why = _dep_findings(deps_health)
-    found, causes = found + more, causes + why
-    lines = [" ".join(str(line).split())[:300] for line in journal or []]
-    marks = [line for line in lines if re.search(r"EADDRINUSE|address already in use|(?i:\berror\b)|Traceback", line)]
-    if marks:
-        found.append("journal: %s" % marks[-1])
-        if not causes and re.search(r"EADDRINUSE|address already in use", marks[-1]):
-            causes.append("its port is in use (the journal says so)")
-    found.append("journal: %d line(s) read (last 50)" % len(lines))
-    if not causes:
-        causes.append("no probe explains it: read the last journal lines (journalctl -u %s -n 50)" % svc["unit"])
-    return dict(findings=found, cause="; ".join(causes), journal_tail=lines[-10:])

@@ -59,3 +59,35 @@ def test_each_scenario_gets_its_line_with_tests_and_time(tmp_path):
     (tmp_path / "molecule-databases.xml").write_text('<testsuites><testsuite tests="7" failures="0" errors="0" skipped="0"/></testsuites>')
     lines = runner.scenario_times(tmp_path)
     assert [line.split() for line in lines] == [["databases", "7", "tests", "ok", "95", "s"], ["emergency", "-", "tests", "FAILED", "610", "s"]]
+
+
+class ShellSuite(runner.Suite):
+    """A suite whose steps are shell lines instead of make targets."""
+
+    @staticmethod
+    def command(target):
+        return ["sh", "-c", target]
+
+
+def test_a_failing_check_stops_the_lab_running_beside_it(tmp_path):
+    suite = ShellSuite({}, tmp_path, steps=[("ruff", "exit 3"), ("yamllint", "true"), ("molecule", "sleep 600")])
+    suite.run(serial=False)
+    assert suite.failed == ["ruff"]
+    assert "yamllint" not in suite.results  # the checks after the failed one do not run
+    assert suite.results["molecule"][0].failed == 1  # stopped by SIGTERM, counted as failed
+
+
+def test_a_failing_lab_stops_the_checks(tmp_path):
+    suite = ShellSuite({}, tmp_path, steps=[("ruff", "sleep 600"), ("molecule", "exit 2")])
+    suite.run(serial=False)
+    assert suite.failed == ["molecule"]
+    assert suite.results["ruff"][0].failed == 1
+
+
+def test_serial_runs_the_steps_in_turn_and_stops_at_the_first_failure(tmp_path):
+    out = tmp_path / "order"
+    steps = [("ruff", "echo ruff >> %s" % out), ("molecule", "echo molecule >> %s; exit 1" % out), ("unit", "echo unit >> %s" % out)]
+    suite = ShellSuite({}, tmp_path, steps=steps)
+    suite.run(serial=True)
+    assert out.read_text().split() == ["ruff", "molecule"]
+    assert suite.failed == ["molecule"] and "unit" not in suite.results

@@ -1,5 +1,6 @@
 """QuantLab's ordered restart: which services a restart touches, the unit_gate steps in the dependency order, the
-host's outcome (critical path, killed units, the failed service) and the findings of the "Service Won't Start" probes."""
+host's outcome (critical path, killed units, the failed service) and the graph as the probes take it (the findings
+of the "Service Won't Start" probes: tests/unit/plugins/module_utils/test_quantlab_findings_logic.py)."""
 
 from pathlib import Path
 
@@ -95,43 +96,19 @@ def test_a_missed_deadline_names_the_service_and_the_groups_not_done():
     assert qr.outcome(dict(failed=True, msg="steps[0]: bad"), SERVICES)["summary"] == "no restart was done: steps[0]: bad"
 
 
-SS = """State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process
-LISTEN 0      5            0.0.0.0:3051      0.0.0.0:*    users:(("python3",pid=4242,fd=3))
-LISTEN 0      511                *:3030            *:*    users:(("node",pid=17,fd=19),("node",pid=18,fd=19))
-LISTEN 0      128             [::]:22           [::]:*    users:(("sshd",pid=1,fd=4))
-"""
-
-
-def test_ss_output_is_read_into_ports_and_their_holders():
-    rows = qr.listeners(SS)
-    assert rows[0] == dict(address="0.0.0.0", port=3051, holders=[dict(name="python3", pid=4242)])
-    assert rows[1]["holders"] == [dict(name="node", pid=17), dict(name="node", pid=18)]
-    assert rows[2]["address"] == "[::]" and rows[2]["port"] == 22
-    assert qr.listeners("") == [] and qr.listeners("garbage\nLISTEN x") == []
-
-
-def test_the_findings_name_the_port_holder_as_the_likely_cause():
-    deps = dict(endpoints=[dict(name="replayd", healthy=True)])
-    out = qf.quantlab_start_findings("featurexd", SERVICES, PORTS, "/etc/quantlab", journal=["Error: listen EADDRINUSE: address already in use :::3051"],
-                                     ss_out=SS, env_stat=dict(exists=True, mode="0600", pw_name="root"), deps_health=deps)
-    assert out["cause"] == "port 3051 is taken by another process, python3 (pid 4242): stop it or move it, then restart featurexd"
-    assert "env file /etc/quantlab/featurexd.env present, mode 0600, owner root" in out["findings"]
-    assert "dependency replayd healthy" in out["findings"]
-    assert any("EADDRINUSE" in f for f in out["findings"])
-
-
-def test_the_findings_without_a_port_holder_point_at_the_env_file_or_a_dependency():
-    out = qr.findings("labeld", SERVICES, ports=PORTS, env_dir="/etc/quantlab", env_stat=dict(exists=False),
-                      deps_health=dict(endpoints=[dict(name="featurexd", healthy=False, error="connection refused")]))
-    assert "nothing listens on port 3061" in out["findings"]
-    assert out["cause"] == ("its env file /etc/quantlab/labeld.env is missing: redeploy the role (quantops.runbooks.quantlab); "
-                            "its dependency featurexd does not answer: restart it first")
-    # its own process on the port is no cause; the env file's mode is reported, never its content
-    ss = "LISTEN 0 5 0.0.0.0:3061 0.0.0.0:* users:((\"node\",pid=77,fd=3))"
-    out = qr.findings("labeld", SERVICES, ports=PORTS, env_dir="/etc/quantlab", ss_out=ss, env_stat=dict(exists=True, mode="0644"), main_pid=77)
-    assert "port 3061 is held by labeld itself (pid 77)" in out["findings"]
-    assert "env file /etc/quantlab/labeld.env has mode 0644: a file with a token must be 0600" in out["findings"]
-    assert out["cause"].startswith("no probe explains it")
+def test_the_probe_gets_the_graph_with_port_numbers_env_paths_and_token_names_only():
+    rows = qf.quantlab_probe_services(SERVICES, PORTS, "/etc/quantlab")
+    by = dict((r["name"], r) for r in rows)
+    assert [r["name"] for r in rows] == ALL
+    assert by["featurexd"] == dict(name="featurexd", unit="quantlab-featurexd", critical=True, after=["replayd"], port=3051,
+                                   env_file="/etc/quantlab/featurexd.env", token_var="FEATUREXD_TOKEN",
+                                   health=dict(port=3051, path="/health", timeout=3.0))
+    assert by["observer-api"]["health"]["path"] == "/ping"
+    assert by["observer"]["health"]["token"] == dict(env_file="/etc/quantlab/observer.env", var="OBSERVER_TOKEN")
+    assert by["job-worker"]["health"] is None and "port" not in by["job-worker"]
+    assert not by["console-ui"]["critical"]
+    with pytest.raises(g.GraphError, match="quantlab_probe_services: service 'replayd' names port 'replayd', which is not a key"):
+        qf.quantlab_probe_services(SERVICES, {}, "/etc/quantlab")
 
 
 def test_dependency_endpoints_are_named_by_service_and_skip_those_without_health():

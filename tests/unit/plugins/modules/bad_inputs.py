@@ -30,6 +30,9 @@ from ansible_collections.quantops.runbooks.plugins.modules import (
     http_health,
     journal_check,
     kill_switch,
+    log_bundle,
+    ml_run,
+    quantlab_probe,
     sidecar_status,
     sqlite_integrity,
     trader_status,
@@ -38,13 +41,14 @@ from ansible_collections.quantops.runbooks.plugins.modules import (
 )
 
 MODULES = dict(
-    app_release=app_release, bbo_db_info=bbo_db_info, candle_db_info=candle_db_info, config_known_good=config_known_good, config_rollback=config_rollback,
-    funding_db_info=funding_db_info, http_health=http_health, journal_check=journal_check, kill_switch=kill_switch, sqlite_integrity=sqlite_integrity,
+    app_release=app_release, bbo_db_info=bbo_db_info, candle_db_info=candle_db_info, config_known_good=config_known_good,
+    config_rollback=config_rollback, funding_db_info=funding_db_info, http_health=http_health, journal_check=journal_check,
+    kill_switch=kill_switch, log_bundle=log_bundle, ml_run=ml_run, quantlab_probe=quantlab_probe, sqlite_integrity=sqlite_integrity,
     unit_gate=unit_gate, units_info=units_info, sidecar_status=sidecar_status, trader_status=trader_status,
 )
 NOW = 1795273930000
 # Modules that talk to systemd: their commands are recorded and answered, never run.
-SYSTEMD = ("journal_check", "kill_switch", "unit_gate", "units_info", "sidecar_status", "trader_status")
+SYSTEMD = ("journal_check", "kill_switch", "unit_gate", "units_info", "sidecar_status", "trader_status", "quantlab_probe")
 DROP = object()  # a case's value that removes the base argument
 NOBODY = 65534
 SECONDS = 10.0  # a guard against hangs and endless loops (nan timeouts), not a performance claim: the machine may be busy
@@ -78,7 +82,22 @@ BASE = dict(
     app_release=dict(app_dir="{tmp}/deploy/app", releases_dir="{tmp}/deploy/releases", shared_dir="{tmp}/deploy/shared",
                      repo="{tmp}/bot", version="HEAD", shared=["core/.env"]),
     http_health=dict(endpoints=[dict(name="replayd", port=3030, token=dict(env_file="{tmp}/etc/replayd.env", var="REPLAYD_TOKEN"))]),
+    quantlab_probe=dict(services=[dict(name="replayd", unit="quantlab-replayd", port=3030, env_file="{tmp}/etc/replayd.env",
+                                       token_var="REPLAYD_TOKEN", health=dict(port=3030, path="/health"))]),
+    log_bundle=dict(system_units=["quantlab-replayd"], files=[dict(name="ml", path="{tmp}/kill/ml.log")], since="1h", max_mb=1, tmp_dir="{tmp}"),
+    # a checkout that is not there: every case is refused before it would be looked for, but the one that asks
+    ml_run=dict(app_dir="{tmp}/app", user="root", log="{tmp}/kill/ml.log", lock_file="{tmp}/run/ml_run.lock", env_dir="{tmp}/etc",
+                symbol="btcusdt", date="20260115"),
 )
+
+
+def _qp(title, service, words, **args):
+    """A quantlab_probe case: its one service (merged over the base's, None removes a key) or other options."""
+    if service is not None:
+        base = dict(BASE["quantlab_probe"]["services"][0])
+        base.update(service)
+        args["services"] = [dict((k, x) for k, x in base.items() if x is not None)]
+    return Case("quantlab_probe", title, args, words)
 
 
 def _hh(title, endpoint, words, **args):
@@ -375,6 +394,70 @@ CASES = (
         Case("app_release", "app_dir relative", dict(app_dir="deploy/app"), ["app_dir", "absolute"]),
         Case("app_release", "releases_dir inside app_dir", dict(releases_dir="{tmp}/deploy/app/releases"), ["inside", "apart"]),
         Case("app_release", "rolled_back to release 'HEAD~1'", dict(state="rolled_back", release="HEAD~1"), ["release", "full commit id"]),
+    ]
+    + [
+        _qp("services [] (empty)", None, ["services is empty"], services=[]),
+        _qp("a service without a name", dict(name=None), ["name", "missing"]),
+        _qp("a service named '@x'", dict(name="@x"), ["services[0]", "starts with @"]),
+        _qp("unit '--host=x'", dict(unit="--host=x"), ["services[0].unit", "not an option"]),
+        _qp("unit 'a/b'", dict(unit="a/b"), ["services[0].unit", "not a systemd unit name"]),
+        _qp("a service listed twice", None, ["'a' is listed twice"], services=[dict(name="a", unit="a"), dict(name="a", unit="b")]),
+        _qp("after names an unknown service", dict(after=["nosuch"]), ["depends on nosuch", "not in services"]),
+        _qp("env_file relative", dict(env_file="etc/replayd.env"), ["services[0].env_file", "relative"]),
+        _qp("env_file with '..'", dict(env_file="/etc/../etc/replayd.env"), ["services[0].env_file", "'..'"]),
+        _qp("health path with CRLF (header injection)", dict(health=dict(port=3030, path="/health\r\nX: 1")), ["printable characters only"]),
+        _qp("health port 0", dict(health=dict(port=0, path="/health")), ["port", "from 1 to 65535"]),
+        _qp("troubleshoot an unknown service", None, ["troubleshoot='nosuch' is not a service", "replayd"], troubleshoot="nosuch"),
+        _qp("collector.service unknown", None, ["collector.service 'nosuch' is not one of services"],
+            collector=dict(service="nosuch", spool_dir="/opt/quantlab/spool")),
+        _qp("collector without spool_dir", None, ["collector needs spool_dir"], collector=dict(service="replayd")),
+        _qp("collector.spool_dir relative", None, ["collector.spool_dir", "relative"], collector=dict(service="replayd", spool_dir="spool")),
+        _qp("runs.service without a token_var", dict(token_var=None), ["runs.service 'replayd' needs", "token_var"], runs=dict(service="replayd")),
+        _qp("cron without match", None, ["cron needs match"], cron=dict(path="/etc/cron.d/quantlab-ml")),
+        _qp("ml_log with a newline", None, ["ml_log", "control character"], ml_log="/var/log/q.log\n"),
+        _qp("env_files[0].path missing", None, ["env_files[0].path", "empty"], env_files=[dict(owner="deploy")]),
+        _qp("timeout=0", None, ["timeout", "above 0 to 60"], timeout=0),
+        _qp("timeout=nan", None, ["timeout", "above 0 to 60"], timeout="nan"),
+        _qp("journal_lines=0", None, ["journal_lines", "from 1 to 1000"], journal_lines=0),
+        _qp("journal_lines=10**9", None, ["journal_lines", "from 1 to 1000"], journal_lines=10 ** 9),
+        _qp("max_body=0", None, ["max_body", "from 1 to 16777216"], max_body=0),
+        _qp("limits.max_write_age=nan", None, ["limits.max_write_age", "from 1 to"], limits=dict(max_write_age=float("nan"))),
+        _qp("limits.min_free_mb=-1", None, ["limits.min_free_mb", "from 0 to"], limits=dict(min_free_mb=-1)),
+        _qp("limits.bogus", None, ["limits.bogus is not a limit"], limits=dict(bogus=1)),
+        _qp("service_user '' (empty)", None, ["service_user", "empty"], service_user=""),
+        Case("log_bundle", "since '1 hour; rm -rf /'", dict(since="1 hour; rm -rf /"), ["since", "not understood", "1h, 30min"]),
+        Case("log_bundle", "since in the future", dict(since="2999-01-01"), ["since", "in the future"]),
+        Case("log_bundle", "since 400d", dict(since="400d"), ["since", "366 days"]),
+        Case("log_bundle", "since 2026-02-30", dict(since="2026-02-30"), ["since", "not a real date"]),
+        Case("log_bundle", "since with a newline", dict(since="1h\n--until=now"), ["since", "newline"]),
+        Case("log_bundle", "max_mb=0", dict(max_mb=0), ["max_mb", "from 0.1 to 10240"]),
+        Case("log_bundle", "max_mb=nan", dict(max_mb="nan"), ["max_mb", "from 0.1 to 10240"]),
+        Case("log_bundle", "max_mb=1e9", dict(max_mb=1e9), ["max_mb", "from 0.1 to 10240"]),
+        Case("log_bundle", "system_units ['--all']", dict(system_units=["--all"]), ["system_units", "not an option"]),
+        Case("log_bundle", "system_units ['a/b']", dict(system_units=["a/b"]), ["system_units", "not a systemd unit name"]),
+        Case("log_bundle", "101 system_units", dict(system_units=["u%d" % i for i in range(101)]), ["system_units", "at most 100"]),
+        Case("log_bundle", "user_units without user", dict(user_units=["openclaw-ai-quant-trader"]), ["user_units needs user"]),
+        Case("log_bundle", "user_units of a user that does not exist", dict(user_units=["x"], user="nosuchuser-qo"), ["nosuchuser-qo", "does not exist"]),
+        Case("log_bundle", "files name '../x'", dict(files=[dict(name="../x", path="/var/log/x.log")]), ["files[0].name", "letters, digits"]),
+        Case("log_bundle", "files path relative", dict(files=[dict(name="x", path="x.log")]), ["files[0].path", "relative"]),
+        Case("log_bundle", "files path with ..", dict(files=[dict(name="x", path="/var/log/../x.log")]), ["files[0].path", "'..'"]),
+        Case("log_bundle", "files named alike", dict(files=[dict(name="x", path="/a.log"), dict(name="x", path="/b.log")]), ["files[1].name", "twice"]),
+        Case("log_bundle", "nothing to collect", dict(system_units=[], files=[]), ["nothing to collect"]),
+        Case("ml_run", "symbol 'BTCUSDT'", dict(symbol="BTCUSDT"), ["symbol", "lowercase letters or digits"]),
+        Case("ml_run", "symbol 'btc;rm -rf /'", dict(symbol="btc;rm -rf /"), ["symbol", "lowercase letters or digits"]),
+        Case("ml_run", "symbol '--help'", dict(symbol="--help"), ["symbol", "lowercase letters or digits"]),
+        Case("ml_run", "symbol with a newline", dict(symbol="btc\nusdt"), ["symbol", "newline"]),
+        Case("ml_run", "date '2026-01-15'", dict(date="2026-01-15"), ["date", "not YYYYMMDD"]),
+        Case("ml_run", "date 20260230", dict(date="20260230"), ["date", "not a real day"]),
+        Case("ml_run", "date in the future", dict(date="29990101"), ["date", "in the future"]),
+        Case("ml_run", "date '--dry-run'", dict(date="--dry-run"), ["date", "not YYYYMMDD"]),
+        Case("ml_run", "timeout=0", dict(timeout=0), ["timeout", "from 1 to 86400"]),
+        Case("ml_run", "timeout=nan", dict(timeout="nan"), ["timeout", "from 1 to 86400"]),
+        Case("ml_run", "user that does not exist", dict(user="nosuchuser-qo"), ["nosuchuser-qo", "does not exist"]),
+        Case("ml_run", "app_dir relative", dict(app_dir="app"), ["app_dir", "relative"]),
+        Case("ml_run", "log with a newline", dict(log="{tmp}/kill/ml\n.log"), ["log", "control character"]),
+        Case("ml_run", "lock_file with ..", dict(lock_file="/run/../etc/x.lock"), ["lock_file", "'..'"]),
+        Case("ml_run", "app_dir without the scheduler", dict(), ["run_daily_ml.js does not exist", "app_dir"]),
     ]
 )
 
