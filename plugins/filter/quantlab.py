@@ -2,10 +2,12 @@
 # Copyright: quantops.runbooks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """QuantLab's flows: which services, the unit_gate steps and outcome of the ordered restart, the graph as the module
-quantlab_probe takes it, and the outcomes of quantlab_health and quantlab_troubleshoot (plugin_utils._service_graph,
-plugin_utils._quantlab_restart, module_utils._quantlab_findings)."""
+quantlab_probe takes it, the outcomes of quantlab_health and quantlab_troubleshoot (plugin_utils._service_graph,
+plugin_utils._quantlab_restart, module_utils._quantlab_findings), and the deploy's services a change touches, outcome
+and JUnit XML (plugin_utils._quantlab_deploy)."""
 
 from ansible_collections.quantops.runbooks.plugins.module_utils import _quantlab_findings as qf
+from ansible_collections.quantops.runbooks.plugins.plugin_utils import _quantlab_deploy as qd
 from ansible_collections.quantops.runbooks.plugins.plugin_utils import _quantlab_restart as qr
 from ansible_collections.quantops.runbooks.plugins.plugin_utils import _service_graph
 
@@ -54,9 +56,28 @@ def quantlab_health_endpoints(names, services, ports, env_dir="/etc/quantlab"):
     return _graph_errors("quantlab_health_endpoints", qr.health_endpoints, names, services, ports, env_dir)
 
 
+def quantlab_deploy_services(paths, path_map, services):
+    """The services a deploy's changed paths touch (longest prefix of the path map wins), and with their dependents."""
+    return _graph_errors("quantlab_deploy_services", qd.services_for_paths, paths, path_map, services)
+
+
+# PLR0913: the results of each step of the deploy, keyword-only
+def quantlab_deploy_outcome(release, services, *, touched=None, gate=None, revert=None, regate=None, health=None,  # noqa: PLR0913
+                            check_mode=False, wall_s=None, version=""):
+    """The host's outcome of the deploy (DEPLOYED, UNCHANGED, WOULD_DEPLOY, REVERTED, FAILED)."""
+    return qd.outcome(release, services, touched=touched, gate=gate, revert=revert, regate=regate, health=health,
+                      check_mode=check_mode, wall_s=None if wall_s is None else round(float(wall_s), 3), version=str(version))
+
+
+def quantlab_deploy_junit(hosts, outcomes, name="quantlab_deploy"):
+    """JUnit XML of the run: a case per host and per restarted service."""
+    return qd.junit(hosts, outcomes, name)
+
+
 class FilterModule:
     def filters(self):
         return dict(service_closure=service_closure, quantlab_restart_plan=quantlab_restart_plan,
                     quantlab_restart_outcome=quantlab_restart_outcome, quantlab_probe_services=quantlab_probe_services,
                     quantlab_health_outcome=quantlab_health_outcome, quantlab_troubleshoot_outcome=quantlab_troubleshoot_outcome,
-                    quantlab_health_endpoints=quantlab_health_endpoints)
+                    quantlab_health_endpoints=quantlab_health_endpoints, quantlab_deploy_services=quantlab_deploy_services,
+                    quantlab_deploy_outcome=quantlab_deploy_outcome, quantlab_deploy_junit=quantlab_deploy_junit)

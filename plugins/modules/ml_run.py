@@ -66,6 +66,12 @@ options:
     description: The directory of the units' env files (C(*.env)) whose secret values are masked in the output.
     type: path
     default: /etc/quantlab
+  dotenv:
+    description:
+      - The C(core/.env) whose secret values are masked in the output too. Default C(<app_dir>/core/.env). With the
+        release layout of the P(quantops.runbooks.quantlab#role) role that path is a link to the shared directory,
+        which root does not follow; give the shared file (C(quantlab_dotenv)).
+    type: path
   timeout:
     description: Seconds the run may take (from 1 to 86400).
     type: float
@@ -258,6 +264,8 @@ def run(module):
     timeout = TIMEOUT.check("timeout", p["timeout"])
     for option in ("app_dir", "log", "lock_file", "env_dir"):
         _safefile.check_path(p[option], option)
+    if p["dotenv"] is not None:
+        _safefile.check_path(p["dotenv"], "dotenv")
     try:
         pw = pwd.getpwnam(p["user"])
     except KeyError:
@@ -288,7 +296,7 @@ def run(module):
             data = os.pread(log_fd, after - start, start) if after > start else b""
         finally:
             os.close(log_fd)
-        secrets = _ml_run.secrets_of([os.path.join(p["env_dir"], n) for n in _env_files(p["env_dir"])] + [os.path.join(cwd, ".env")])
+        secrets = _ml_run.secrets_of([os.path.join(p["env_dir"], n) for n in _env_files(p["env_dir"])] + [p["dotenv"] or os.path.join(cwd, ".env")])
         result.update(changed=True, rc=rc, duration_s=duration, log_bytes=after - before,
                       output_tail=[_ml_run.scrub(line, secrets) for line in _ml_run.tail_lines(data)],
                       status="timed out" if timed_out else ("succeeded" if rc == 0 else "failed"))
@@ -319,6 +327,7 @@ def main():
             log=dict(type="path", default="/var/log/quantlab-ml.log"),
             lock_file=dict(type="path", default="/run/quantops/ml_run.lock"),
             env_dir=dict(type="path", default="/etc/quantlab"),
+            dotenv=dict(type="path"),
             timeout=dict(type="float", default=10800),
         ),
         supports_check_mode=True,

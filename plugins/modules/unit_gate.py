@@ -496,7 +496,8 @@ class Gate:
         elif state == "started":
             self.todo = [u for u in self.names if u not in running]
         else:
-            self.todo = running
+            # not only the running ones: a unit crash-looping (activating/auto-restart) would start again by itself
+            self.todo = [u for u in self.names if self.before[u].get("ActiveState") not in ("inactive", "failed") and u not in self.assume_stopped]
         if self.proof == "openclaw_trader" and state in ("restarted", "stopped"):
             self.check_kill_hold(running)
 

@@ -22,7 +22,9 @@ RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 QL = RUNNER.get_hosts("quantlab")[0]
 BOT = RUNNER.get_hosts("openclaw")[0]
 testinfra_hosts = [QL]
-SERVER_LOG = "/home/deploy/quantlab-backend/core/observer-api/server.log"
+# the file observer-api's unit appends to: in the shared directory of the release layout (the runbook's
+# /home/deploy/quantlab-backend/core/observer-api/server.log is a link to it through the current release)
+SERVER_LOG = "/home/deploy/quantlab-shared/core/observer-api/server.log"
 ML_LOG = "/var/log/quantlab-ml.log"
 
 

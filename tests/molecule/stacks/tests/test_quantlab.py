@@ -14,7 +14,8 @@ from conftest import wait_for
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("quantlab")
 
-APP = "/home/deploy/quantlab-backend"
+APP = "/home/deploy/quantlab-backend"  # a link to the current release (quantops.runbooks.app_release)
+SHARED = "/home/deploy/quantlab-shared"
 UNITS = ["quantlab-replayd", "quantlab-collector", "quantlab-featurexd", "quantlab-strategyd", "quantlab-labeld",
          "quantlab-backtestd", "quantlab-worker", "quantlab-observer-core", "quantlab-observer", "quantlab-console-ui"]
 JOB = "0" * 64
@@ -146,10 +147,25 @@ def test_startup_line_in_the_journal(host, unit, line):
 
 def test_observer_api_logs_to_its_server_log(host):
     unit = host.check_output("systemctl cat quantlab-observer").splitlines()
-    assert {f"StandardOutput=append:{APP}/core/observer-api/server.log", f"StandardError=append:{APP}/core/observer-api/server.log"} <= set(unit)
-    log = host.file(f"{APP}/core/observer-api/server.log").content_string
-    assert f"[CONFIG] Loaded .env from: {APP}/core/.env" in log
+    log_path = f"{SHARED}/core/observer-api/server.log"
+    assert {f"StandardOutput=append:{log_path}", f"StandardError=append:{log_path}"} <= set(unit)
+    # the runbook's path is the same file, through the release's link
+    assert host.check_output(f"readlink -f {APP}/core/observer-api/server.log") == log_path
+    log = host.file(log_path).content_string
+    # the code resolves core/.env from its own (real) location: the release's, a link to the shared file
+    release = host.check_output(f"readlink {APP}")
+    assert f"[CONFIG] Loaded .env from: {release}/core/.env" in log
+    assert host.check_output(f"readlink {release}/core/.env") == f"{SHARED}/core/.env"
     assert "Listening on http://0.0.0.0:3000" in log
+
+
+def test_the_app_dir_is_a_link_to_a_release_checked_out_at_the_deployed_commit(host):
+    release = host.check_output(f"readlink {APP}")
+    assert release.startswith("/home/deploy/quantlab-releases/")
+    assert host.check_output(f"sudo -u deploy git -C {release} rev-parse HEAD") == release.rsplit("/", 1)[1]
+    for rel in ("core/.env", "core/research/jobs.jsonl", "services/strategyd/runs", "services/labeld/datasets"):
+        assert host.check_output(f"readlink {release}/{rel}") == f"{SHARED}/{rel}"
+    assert host.file(f"{SHARED}/services/strategyd/runs").user == "deploy"
 
 
 def test_observer_api_refuses_to_start_without_observer_mode(host):
@@ -211,7 +227,7 @@ def test_exec_start_is_the_real_units(host, unit, argv):
 @pytest.mark.parametrize(("path", "owner"), [
     *[(f"/etc/quantlab/{name}.env", "root")
       for name in ("replayd", "worker", "console", "collector", "featurexd", "strategyd", "labeld", "backtestd", "observer", "observer-api")],
-    (f"{APP}/core/.env", "deploy")])
+    (f"{SHARED}/core/.env", "deploy")])
 def test_env_files_are_private(host, path, owner):
     f = host.file(path)
     assert (f.user, f.mode) == (owner, 0o600)

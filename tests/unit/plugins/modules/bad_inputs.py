@@ -21,6 +21,7 @@ from unittest import mock
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.quantops.runbooks.plugins.modules import (
+    app_release,
     bbo_db_info,
     candle_db_info,
     config_known_good,
@@ -40,9 +41,9 @@ from ansible_collections.quantops.runbooks.plugins.modules import (
 )
 
 MODULES = dict(
-    bbo_db_info=bbo_db_info, candle_db_info=candle_db_info, config_known_good=config_known_good, config_rollback=config_rollback,
-    funding_db_info=funding_db_info, http_health=http_health, journal_check=journal_check, kill_switch=kill_switch,
-    log_bundle=log_bundle, ml_run=ml_run, quantlab_probe=quantlab_probe, sqlite_integrity=sqlite_integrity,
+    app_release=app_release, bbo_db_info=bbo_db_info, candle_db_info=candle_db_info, config_known_good=config_known_good,
+    config_rollback=config_rollback, funding_db_info=funding_db_info, http_health=http_health, journal_check=journal_check,
+    kill_switch=kill_switch, log_bundle=log_bundle, ml_run=ml_run, quantlab_probe=quantlab_probe, sqlite_integrity=sqlite_integrity,
     unit_gate=unit_gate, units_info=units_info, sidecar_status=sidecar_status, trader_status=trader_status,
 )
 NOW = 1795273930000
@@ -78,6 +79,8 @@ BASE = dict(
                         candles_db="{tmp}/db/candles_1m.db"),
     trader_status=dict(units=["openclaw-ai-quant-trader"], scope="system"),
     # loopback only, and never reached: every case is refused before a connection
+    app_release=dict(app_dir="{tmp}/deploy/app", releases_dir="{tmp}/deploy/releases", shared_dir="{tmp}/deploy/shared",
+                     repo="{tmp}/bot", version="HEAD", shared=["core/.env"]),
     http_health=dict(endpoints=[dict(name="replayd", port=3030, token=dict(env_file="{tmp}/etc/replayd.env", var="REPLAYD_TOKEN"))]),
     quantlab_probe=dict(services=[dict(name="replayd", unit="quantlab-replayd", port=3030, env_file="{tmp}/etc/replayd.env",
                                        token_var="REPLAYD_TOKEN", health=dict(port=3030, path="/health"))]),
@@ -372,6 +375,25 @@ CASES = (
         _hh("token.env_file with ..", dict(token=dict(env_file="/etc/../etc/replayd.env", var="REPLAYD_TOKEN")), ["env_file", "'..'"]),
         _hh("token.env_file with a newline", dict(token=dict(env_file="/etc/replayd.env\n", var="REPLAYD_TOKEN")), ["env_file", "newline"]),
         _hh("two endpoints named alike", None, ["two endpoints are named 'a'"], endpoints=[dict(name="a", port=1), dict(name="a", port=2)]),
+    ] + [
+        Case("app_release", "version '--upload-pack=x' (an option)", dict(version="--upload-pack=x"), ["version", "not a git branch"]),
+        Case("app_release", "version 'a..b' (a range)", dict(version="a..b"), ["version", "without '..'"]),
+        Case("app_release", "version with a newline", dict(version="main\nx"), ["version", "not a git branch"]),
+        Case("app_release", "version 'main@{1}'", dict(version="main@{1}"), ["version", "'@{'"]),
+        Case("app_release", "version of 300 characters", dict(version="a" * 300), ["version", "at most 255"]),
+        Case("app_release", "version missing", dict(version=DROP), ["version"]),
+        Case("app_release", "repo '--upload-pack=touch x'", dict(repo="--upload-pack=touch x"), ["repo", "no leading '-'"]),
+        Case("app_release", "repo 'ext::sh -c x' (remote helper)", dict(repo="ext::sh"), ["repo", "remote helper"]),
+        Case("app_release", "shared ['/etc/passwd']", dict(shared=["/etc/passwd"]), ["shared[0]", "relative path"]),
+        Case("app_release", "shared ['../x']", dict(shared=["../x"]), ["shared[0]", "'..'"]),
+        Case("app_release", "shared ['.git/config']", dict(shared=[".git/config"]), ["shared[0]", "'.git'"]),
+        Case("app_release", "shared ['a/', 'a/b'] (nested)", dict(shared=["a/", "a/b"]), ["shared[1]", "overlaps"]),
+        Case("app_release", "keep=0", dict(keep=0), ["keep", "from 1 to 100"]),
+        Case("app_release", "keep=1000", dict(keep=1000), ["keep", "from 1 to 100"]),
+        Case("app_release", "npm_timeout=0", dict(npm_timeout=0), ["npm_timeout", "from 1 to 86400"]),
+        Case("app_release", "app_dir relative", dict(app_dir="deploy/app"), ["app_dir", "absolute"]),
+        Case("app_release", "releases_dir inside app_dir", dict(releases_dir="{tmp}/deploy/app/releases"), ["inside", "apart"]),
+        Case("app_release", "rolled_back to release 'HEAD~1'", dict(state="rolled_back", release="HEAD~1"), ["release", "full commit id"]),
     ]
     + [
         _qp("services [] (empty)", None, ["services is empty"], services=[]),
