@@ -1,5 +1,6 @@
 """Helpers shared by the stacks scenario's tests."""
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -19,9 +20,13 @@ def wait_for(predicate, timeout=30.0, interval=0.5, what="condition"):
         time.sleep(interval)
 
 
-def tokens(host):
-    """Every token value of the QuantLab role's env files, read on the host: what no flow's output may hold."""
-    out = host.check_output("grep -h '_TOKEN=' /etc/quantlab/*.env")
-    values = set(line.split("=", 1)[1].strip().strip('"') for line in out.splitlines() if "=" in line)
-    assert values and all(len(v) >= 8 for v in values), "no tokens found in /etc/quantlab/*.env"
+def token_values(text):
+    """The token values in the text of env files (`cat /etc/quantlab/*.env`): what no flow's output may hold."""
+    values = set(m.group(1).strip().strip('"') for m in re.finditer(r"^[A-Z_]*_TOKEN=(.+)$", text, re.M))
+    assert values and all(len(v) >= 8 for v in values), "no tokens found in the env files"
     return values
+
+
+def tokens(host):
+    """Every token value of the QuantLab role's env files, read on the host."""
+    return token_values(host.check_output("cat /etc/quantlab/*.env"))

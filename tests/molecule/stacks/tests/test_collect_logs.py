@@ -14,6 +14,7 @@ from pathlib import Path
 
 import testinfra
 import testinfra.utils.ansible_runner
+from conftest import token_values
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 REPO = Path(__file__).resolve().parents[4]
@@ -87,13 +88,6 @@ def check_sources(host, manifest, members, user=None):
             assert lines[0].startswith(src["first"]) and lines[-1].startswith(src["last"]), (src, lines[0], lines[-1])
 
 
-def tokens(text):
-    """The token values of the cat of /etc/quantlab/*.env."""
-    found = set(m.group(2) for m in re.finditer(r"^([A-Z_]*TOKEN)=(.+)$", text, re.M))
-    assert found
-    return found
-
-
 def test_every_host_bundle_matches_its_journal_and_no_token_at_vvv(host, tmp_path):
     bot = testinfra.get_host("ansible://%s" % BOT, ansible_inventory=INVENTORY)
     marker = "qo%s" % secrets.token_hex(6)
@@ -102,7 +96,7 @@ def test_every_host_bundle_matches_its_journal_and_no_token_at_vvv(host, tmp_pat
     assert rc == 0, out[-3000:]
     assert re.search(r"%s +COLLECTED +%s/%s/" % (QL, tmp_path, QL), out), out[-3000:]
     assert re.search(r"%s +COLLECTED +%s/%s/" % (BOT, tmp_path, BOT), out), out[-3000:]
-    for token in tokens(env_files):
+    for token in token_values(env_files):
         assert token not in out
     # QuantLab: every system unit of the graph, then observer-api's server.log with the marker, and the ML log
     manifest, members, _archive = bundle(tmp_path, QL)

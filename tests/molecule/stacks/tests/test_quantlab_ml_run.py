@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import testinfra.utils.ansible_runner
-from conftest import wait_for
+from conftest import token_values, wait_for
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 REPO = Path(__file__).resolve().parents[4]
@@ -33,13 +33,6 @@ def run_flow(*extra):
     return out.returncode, out.stdout + out.stderr, " ".join((out.stdout + out.stderr).split())
 
 
-def tokens(text):
-    """The token values of the cat of /etc/quantlab/*.env."""
-    found = set(re.findall(r"^[A-Z_]*TOKEN=(.+)$", text, re.M))
-    assert found
-    return found
-
-
 def test_the_forced_dry_run_succeeds_as_deploy_and_appends_its_output_to_the_ml_log(host):
     size, env_files = host.check_output(f"stat -c %s {ML_LOG}; cat /etc/quantlab/*.env").split("\n", 1)
     rc, out, flat = run_flow("symbol=btcusdt", "date=20260115")
@@ -47,7 +40,7 @@ def test_the_forced_dry_run_succeeds_as_deploy_and_appends_its_output_to_the_ml_
     m = re.search(r"%s +SUCCEEDED +exit 0 after ([0-9.]+)s: `/usr/bin/node scheduler/run_daily_ml.js --symbol btcusdt --date 20260115 "
                   r"--dry-run` as deploy, (\d+) bytes appended to %s" % (QL, ML_LOG), flat)
     assert m, flat[-3000:]
-    for token in tokens(env_files):
+    for token in token_values(env_files):
         assert token not in out
     # what the run appended, read on the host, and the log's owner and mode; the lock's directory removed (as found)
     owner, new = host.check_output(f"stat -c %U:%a {ML_LOG}; tail -c +{int(size) + 1} {ML_LOG}; rm -rf /run/quantops").split("\n", 1)
@@ -67,7 +60,7 @@ def test_refused_while_another_scheduler_run_is_active(host):
         rc, out, flat = run_flow("symbol=btcusdt", "date=20260115")
         assert rc != 0, out[-3000:]
         assert re.search(r"%s +REFUSED +the scheduler is already running \(pid %d as deploy" % (QL, pid), flat), flat[-3000:]
-        for token in tokens(env_files):
+        for token in token_values(env_files):
             assert token not in out
         # nothing ran: the log did not grow, and the other run goes on
         assert host.check_output(f"stat -c %s {ML_LOG}; systemctl show -p MainPID --value {HOLD_UNIT}").split() == [size, str(pid)]
