@@ -49,7 +49,8 @@ def test_a_healthy_host_is_reported_with_the_hosts_own_values_and_a_json_report(
     assert col["queue_maxsize"] == json.loads(metrics)["queue_maxsize"]
     assert col["last_write_age_s"] is not None and col["last_write_age_s"] < 60
     assert col["spool"]["mode"] == spool_mode and col["spool"]["writable_by_user"]
-    assert report["runs"]["count"] == int(runs) and report["cron"]["present"] and int(cron) == 1
+    # observer-api lists the newest 50 runs unless asked for more (/api/runs?limit=N): a lab that ran long has more
+    assert report["runs"]["count"] == min(int(runs), 50) and report["cron"]["present"] and int(cron) == 1
     assert report["ml_log"]["size"] == int(ml_size)
     assert len(env_files) == 11
     words = modes.split()
