@@ -356,3 +356,26 @@ class HostBench:
         else:
             self.ansible_cp.close()
             self.raw_cp.close()
+
+
+def measure(bench, keys, repeats, describe, temps=("warm", "cold")):
+    """{(temp, key): [record]} of bench.timed(key, temp). One untimed warm pass of every key first (the controller
+    compiles and caches the collection's plugins, the host's caches fill, what the deploy left running settles), then
+    `repeats` rounds, the order of the temps and of the keys reversed every other round. describe(record) is the tail
+    of each run's log line."""
+    samples = {}
+    width = max(len(k) for k in keys)
+    for key in keys:
+        log("untimed   warm %-*s %s" % (width, key, describe(bench.timed(key, "warm"))))
+    for r in range(repeats):
+        for temp in temps if r % 2 == 0 else temps[::-1]:
+            for key in keys if r % 2 == 0 else keys[::-1]:
+                rec = bench.timed(key, temp)
+                samples.setdefault((temp, key), []).append(rec)
+                log("round %d %s %-*s %s" % (r + 1, temp, width, key, describe(rec)))
+    return samples
+
+
+def gate_of(timing):
+    """The result of the (one) unit_gate task the timing callback recorded."""
+    return next(t for t in timing["tasks"] if t["action"].endswith("unit_gate"))["result"]

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from labbench import BenchError, HostBench, fmt, framed, gap, header, loadavg, log, med, profile_of, ratio  # noqa: E402
+from labbench import BenchError, HostBench, fmt, framed, gap, gate_of, header, loadavg, log, measure, med, profile_of, ratio  # noqa: E402
 
 LAB_DEFAULTS = {"LAB_PREFIX": "rlab", "LAB_SUBNET": "10.213.83.0/24", "LAB_STATE": "/var/lib/quantops-rlab"}
 HOST = "h1"
@@ -226,7 +226,7 @@ class Bench(HostBench):
         if timing:
             record["profile"] = profile_of(timing, t0, t1)
         if key in COLLECTION:
-            gate = next(t for t in timing["tasks"] if t["action"].endswith("unit_gate"))["result"]
+            gate = gate_of(timing)
             sidecar = next(x for x in gate["steps"] if x["name"] == "sidecar")
             unit = sidecar["units"][SIDECAR + ".service"]
             first, ws = self.ws_connected_at(unit["invocation_id"])
@@ -235,26 +235,9 @@ class Bench(HostBench):
         return record
 
 
-def measure(bench, repeats):
-    """{(temp, key): [record]}."""
-    samples = {}
-    keys = list(COLUMNS)
-    # One untimed pass first: the controller compiles and caches the collection's plugins, the host's page cache
-    # fills, and whatever the deploy left running (the sidecar's backfill) settles.
-    for key in keys:
-        rec = bench.timed(key, "warm")
-        log("untimed   warm %-9s %6.2f s" % (key, rec["elapsed"]))
-    for r in range(repeats):
-        temps = TEMPS if r % 2 == 0 else TEMPS[::-1]
-        order = keys if r % 2 == 0 else keys[::-1]
-        for temp in temps:
-            for key in order:
-                rec = bench.timed(key, temp)
-                samples.setdefault((temp, key), []).append(rec)
-                gate = rec.get("gate")
-                log("round %d %s %-9s %6.2f s%s" % (r + 1, temp, key, rec["elapsed"], "  (sidecar gate %.3f s after ws connected)"
-                                                    % gate["latency_s"] if gate else ""))
-    return samples
+def describe(rec):
+    gate = rec.get("gate")
+    return "%6.2f s%s" % (rec["elapsed"], "  (sidecar gate %.3f s after ws connected)" % gate["latency_s"] if gate else "")
 
 
 def tables(samples):
@@ -407,7 +390,7 @@ def main():
 
     def report(bench, deploy):
         load_start = loadavg()
-        samples = measure(bench, args.repeats)
+        samples = measure(bench, list(COLUMNS), args.repeats, describe, TEMPS)
         load_end = loadavg()
         found = bench.diagnose(args.diagnose)
         head = header("bot_restart: one host against the runbook's sequence", "benchmarks/bot_restart/bench_restart.py",

@@ -38,7 +38,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from labbench import REPO, BenchError, HostBench, fmt, framed, gap, header, loadavg, log, med, profile_of, ratio  # noqa: E402
+from labbench import REPO, BenchError, HostBench, fmt, framed, gap, gate_of, header, loadavg, measure, med, profile_of, ratio  # noqa: E402
 
 sys.path.insert(0, str(REPO / ".collections"))
 from ansible_collections.quantops.runbooks.plugins.plugin_utils import _service_graph as graph  # noqa: E402
@@ -195,7 +195,7 @@ class Bench(HostBench):
         if timing:
             record["profile"] = profile_of(timing, t0, t1)
         if key == "coll":
-            gate = next(t for t in timing["tasks"] if t["action"].endswith("unit_gate"))["result"]
+            gate = gate_of(timing)
             starts = [s for s in gate["steps"] if not s["name"].startswith("stop ")]
             record["critical"] = sum(max([u.get("ready_s") or 0.0 for u in (s.get("units") or {}).values()] or [0.0]) for s in starts)
             record["module"] = gate["elapsed"]
@@ -204,22 +204,9 @@ class Bench(HostBench):
         return record
 
 
-def measure(bench, repeats):
-    samples = {}
-    keys = list(COLUMNS)
-    for key in keys:
-        rec = bench.timed(key, "warm")
-        log("untimed   warm %-4s %6.2f s, %d violation(s)" % (key, rec["elapsed"], len(rec["violations"])))
-    for r in range(repeats):
-        temps = TEMPS if r % 2 == 0 else TEMPS[::-1]
-        order = keys if r % 2 == 0 else keys[::-1]
-        for temp in temps:
-            for key in order:
-                rec = bench.timed(key, temp)
-                samples.setdefault((temp, key), []).append(rec)
-                extra = ", critical path %.2f s" % rec["critical"] if "critical" in rec else ""
-                log("round %d %s %-4s %6.2f s, %d violation(s)%s" % (r + 1, temp, key, rec["elapsed"], len(rec["violations"]), extra))
-    return samples
+def describe(rec):
+    extra = ", critical path %.2f s" % rec["critical"] if "critical" in rec else ""
+    return "%6.2f s, %d violation(s)%s" % (rec["elapsed"], len(rec["violations"]), extra)
 
 
 def tables(samples, repeats):
@@ -292,7 +279,7 @@ def main():
 
     def report(bench, deploy):
         load_start = loadavg()
-        samples = measure(bench, args.repeats)
+        samples = measure(bench, list(COLUMNS), args.repeats, describe, TEMPS)
         head = header("quantlab_restart: a full restart against the runbook's one-by-one and an all-at-once restart",
                       "benchmarks/quantlab_restart/bench_quantlab_restart.py",
                       figures="medians of %d; warm: ControlPersist masters alive, cold: none (sockets removed before each run)" % args.repeats,
